@@ -1,0 +1,202 @@
+//! The deck model: a markdown file split into slides, with every fenced code block classified
+//! (exec / hidden / display) and located (slide, source line). Loading reads and validates the
+//! file; splitting happens before any markdown parsing so that `====` is never a setext heading.
+
+mod split;
+
+use std::path::{Path, PathBuf};
+
+pub use split::split_slides;
+
+/// Largest deck we agree to open; a talk is a few hundred KB at most, so anything above this is
+/// almost certainly the wrong file.
+pub const MAX_DECK_BYTES: u64 = 16 * 1024 * 1024;
+
+/// What a fenced code block is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum BlockKind {
+    /// ```` ```exec ````: Python, shown on the slide and run.
+    Exec,
+    /// ```` ```exechidden ````: Python, run but never shown.
+    Hidden,
+    /// Any other fence: shown only (highlighted if it names a language, verbatim otherwise).
+    Display,
+}
+
+impl BlockKind {
+    /// Whether the block takes part in a run.
+    pub fn runs(self) -> bool {
+        matches!(self, BlockKind::Exec | BlockKind::Hidden)
+    }
+}
+
+/// One fenced code block of the deck.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CodeBlock {
+    /// 1-based slide number the block belongs to.
+    pub slide: usize,
+    pub kind: BlockKind,
+    /// The info string's first word (`exec`, `python`, ...), empty when there is none.
+    pub lang: String,
+    /// The code, without the fences, lines joined with `\n` and ending in `\n` (if non-empty).
+    pub source: String,
+    /// 1-based line of the opening fence in the deck file.
+    pub fence_line: usize,
+    /// True when the fence was never closed (it runs to the end of its slide / the deck).
+    pub unclosed: bool,
+}
+
+impl CodeBlock {
+    /// 1-based deck line of the block's first code line.
+    pub fn first_code_line(&self) -> usize {
+        self.fence_line + 1
+    }
+}
+
+/// One slide: its markdown text and the code blocks in it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Slide {
+    /// 1-based slide number.
+    pub number: usize,
+    /// The slide's markdown (LF line endings), as handed to the renderer.
+    pub markdown: String,
+    /// 1-based deck line where the slide's text starts.
+    pub first_line: usize,
+    pub blocks: Vec<CodeBlock>,
+}
+
+impl Slide {
+    /// Whether the slide has something to run of its own.
+    pub fn is_exec(&self) -> bool {
+        self.blocks.iter().any(|b| b.kind.runs())
+    }
+}
+
+/// A whole presentation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Deck {
+    pub path: PathBuf,
+    /// First H1 of slide 1, else the file name.
+    pub title: String,
+    pub slides: Vec<Slide>,
+    /// Problems worth telling the speaker that do not stop the show (e.g. an unclosed fence).
+    pub warnings: Vec<String>,
+}
+
+impl Deck {
+    /// Parses deck text; `path` is only used for the title fallback and messages.
+    pub fn parse(path: &Path, text: &str) -> Result<Deck, DeckError> {
+        let (slides, warnings) = split_slides(text);
+        if slides
+            .iter()
+            .all(|s| s.markdown.trim().is_empty() && s.blocks.is_empty())
+        {
+            return Err(DeckError::Empty(path.to_path_buf()));
+        }
+        let title = slides
+            .first()
+            .and_then(|s| first_h1(&s.markdown))
+            .unwrap_or_else(|| {
+                path.file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_else(|| "deck".into())
+            });
+        Ok(Deck {
+            path: path.to_path_buf(),
+            title,
+            slides,
+            warnings,
+        })
+    }
+
+    /// Reads and parses a deck file, turning every way it can be wrong into a [`DeckError`].
+    pub fn load(path: &Path) -> Result<Deck, DeckError> {
+        let meta = std::fs::metadata(path).map_err(|e| DeckError::io(path, &e))?;
+        if meta.is_dir() {
+            return Err(DeckError::IsDirectory(path.to_path_buf()));
+        }
+        if meta.len() > MAX_DECK_BYTES {
+            return Err(DeckError::TooLarge(path.to_path_buf(), meta.len()));
+        }
+        let bytes = std::fs::read(path).map_err(|e| DeckError::io(path, &e))?;
+        let text = String::from_utf8(bytes).map_err(|e| {
+            let offset = e.utf8_error().valid_up_to();
+            DeckError::NotUtf8(path.to_path_buf(), offset)
+        })?;
+        Deck::parse(path, &text)
+    }
+
+    /// Every block that runs, of slides `1..=slide`, in deck order.
+    pub fn run_blocks(&self, slide: usize) -> impl Iterator<Item = &CodeBlock> {
+        self.slides
+            .iter()
+            .take(slide)
+            .flat_map(|s| s.blocks.iter())
+            .filter(|b| b.kind.runs())
+    }
+
+    /// Numbers of the slides that have something to run.
+    pub fn exec_slides(&self) -> Vec<usize> {
+        self.slides
+            .iter()
+            .filter(|s| s.is_exec())
+            .map(|s| s.number)
+            .collect()
+    }
+}
+
+/// The text of the first `# ` heading, if the markdown has one outside code.
+fn first_h1(markdown: &str) -> Option<String> {
+    use pulldown_cmark::{Event, HeadingLevel, Parser, Tag, TagEnd};
+    let mut in_h1 = false;
+    let mut text = String::new();
+    for ev in Parser::new(markdown) {
+        match ev {
+            Event::Start(Tag::Heading {
+                level: HeadingLevel::H1,
+                ..
+            }) => in_h1 = true,
+            Event::End(TagEnd::Heading(HeadingLevel::H1)) => {
+                let t = text.trim().to_string();
+                return (!t.is_empty()).then_some(t);
+            }
+            Event::Text(t) | Event::Code(t) if in_h1 => text.push_str(&t),
+            _ => {}
+        }
+    }
+    None
+}
+
+/// Why a deck could not be opened. Each message is one line that says what to do.
+#[derive(Debug, thiserror::Error)]
+pub enum DeckError {
+    #[error("{0}: no such file; check the path (e.g. slides/trio.md)")]
+    NotFound(PathBuf),
+    #[error("{0}: is a directory; pass the markdown file of the deck")]
+    IsDirectory(PathBuf),
+    #[error("{0}: permission denied; make the file readable")]
+    PermissionDenied(PathBuf),
+    #[error("{0}: cannot read: {1}")]
+    Io(PathBuf, String),
+    #[error("{0}: not valid UTF-8 (first bad byte at offset {1}); save the file as UTF-8")]
+    NotUtf8(PathBuf, usize),
+    #[error("{0}: the deck is empty; write slides separated by lines of ====")]
+    Empty(PathBuf),
+    #[error("{0}: {1} bytes is too large for a deck (limit 16 MiB); is this the right file?")]
+    TooLarge(PathBuf, u64),
+}
+
+impl DeckError {
+    fn io(path: &Path, e: &std::io::Error) -> DeckError {
+        let p = path.to_path_buf();
+        match e.kind() {
+            std::io::ErrorKind::NotFound => DeckError::NotFound(p),
+            std::io::ErrorKind::PermissionDenied => DeckError::PermissionDenied(p),
+            std::io::ErrorKind::IsADirectory => DeckError::IsDirectory(p),
+            _ => DeckError::Io(p, e.to_string()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

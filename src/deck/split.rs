@@ -1,0 +1,131 @@
+//! Splitting deck text into slides at `====` lines, tracking fenced code blocks so that a
+//! separator inside a fence stays code. Fences follow CommonMark: up to three spaces of indent,
+//! three or more backticks or tildes, closed by the same character at least as many times.
+
+use super::{BlockKind, CodeBlock, Slide};
+
+/// An open fence while scanning.
+struct Fence {
+    ch: char,
+    len: usize,
+    indent: usize,
+    lang: String,
+    line: usize,
+    code: String,
+}
+
+/// `(char, run length, indent, rest)` when `line` opens or could close a fence.
+fn fence_marker(line: &str) -> Option<(char, usize, usize, &str)> {
+    let indent = line.len() - line.trim_start_matches(' ').len();
+    if indent > 3 {
+        return None;
+    }
+    let rest = &line[indent..];
+    let ch = rest.chars().next().filter(|c| *c == '`' || *c == '~')?;
+    let len = rest.len() - rest.trim_start_matches(ch).len();
+    if len < 3 {
+        return None;
+    }
+    Some((ch, len, indent, &rest[len..]))
+}
+
+fn is_separator(line: &str) -> bool {
+    line.trim_end() == "===="
+}
+
+/// Splits deck text into slides; returns them with warnings (e.g. unclosed fences).
+pub fn split_slides(text: &str) -> (Vec<Slide>, Vec<String>) {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let mut slides = Vec::new();
+    let mut warnings = Vec::new();
+    let mut markdown = String::new();
+    let mut blocks: Vec<CodeBlock> = Vec::new();
+    let mut first_line = 1;
+    let mut fence: Option<Fence> = None;
+
+    let finish = |fence: Fence, slide: usize, unclosed: bool| CodeBlock {
+        slide,
+        kind: match fence.lang.as_str() {
+            "exec" => BlockKind::Exec,
+            "exechidden" => BlockKind::Hidden,
+            _ => BlockKind::Display,
+        },
+        lang: fence.lang,
+        source: fence.code,
+        fence_line: fence.line,
+        unclosed,
+    };
+
+    for (idx, raw) in text.split('\n').enumerate() {
+        let line_no = idx + 1;
+        let line = raw.strip_suffix('\r').unwrap_or(raw);
+        let slide_no = slides.len() + 1;
+        match fence.as_mut() {
+            Some(f) => {
+                let closes = fence_marker(line).is_some_and(|(ch, len, _, rest)| {
+                    ch == f.ch && len >= f.len && rest.trim().is_empty()
+                });
+                if closes {
+                    let done = fence.take().expect("fence is open");
+                    blocks.push(finish(done, slide_no, false));
+                } else {
+                    // CommonMark removes up to the fence's own indentation from code lines.
+                    let strip = line.len() - line.trim_start_matches(' ').len();
+                    f.code.push_str(&line[strip.min(f.indent)..]);
+                    f.code.push('\n');
+                }
+            }
+            None if is_separator(line) => {
+                slides.push(Slide {
+                    number: slide_no,
+                    markdown: std::mem::take(&mut markdown),
+                    first_line,
+                    blocks: std::mem::take(&mut blocks),
+                });
+                first_line = line_no + 1;
+                continue;
+            }
+            None => {
+                if let Some((ch, len, indent, rest)) = fence_marker(line) {
+                    // A backtick fence's info string may not contain backticks (then it is
+                    // inline code, not a fence).
+                    if !(ch == '`' && rest.contains('`')) {
+                        fence = Some(Fence {
+                            ch,
+                            len,
+                            indent,
+                            lang: rest.split_whitespace().next().unwrap_or("").to_string(),
+                            line: line_no,
+                            code: String::new(),
+                        });
+                    }
+                }
+            }
+        }
+        markdown.push_str(line);
+        markdown.push('\n');
+    }
+    let slide_no = slides.len() + 1;
+    if let Some(f) = fence.take() {
+        warnings.push(format!(
+            "unclosed code fence opened at line {} (slide {slide_no}): it runs to the end of the deck",
+            f.line
+        ));
+        // Drop the trailing empty line that `split` yields after a final newline.
+        let mut f = f;
+        if text.ends_with('\n') && f.code.ends_with("\n\n") {
+            f.code.pop();
+        }
+        blocks.push(finish(f, slide_no, true));
+    }
+    if text.ends_with('\n') {
+        markdown.pop();
+    }
+    slides.push(Slide {
+        number: slide_no,
+        markdown,
+        first_line,
+        blocks,
+    });
+    (slides, warnings)
+}

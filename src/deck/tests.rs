@@ -1,0 +1,116 @@
+use super::*;
+use std::path::Path;
+
+const REFERENCE: &str = include_str!("../../slides/trio.md");
+
+fn parse(text: &str) -> Deck {
+    Deck::parse(Path::new("test.md"), text).expect("deck parses")
+}
+
+#[test]
+fn reference_deck_has_57_slides_and_known_exec_slides() {
+    let deck = parse(REFERENCE);
+    assert_eq!(deck.slides.len(), 57);
+    assert_eq!(
+        deck.exec_slides(),
+        vec![11, 12, 33, 37, 45, 46, 47, 51, 52, 53, 54]
+    );
+    assert_eq!(deck.title, "Trio");
+    assert!(deck.warnings.is_empty());
+    for (i, s) in deck.slides.iter().enumerate() {
+        assert_eq!(s.number, i + 1);
+        for b in &s.blocks {
+            assert_eq!(b.slide, s.number);
+        }
+    }
+}
+
+#[test]
+fn reference_deck_blocks_are_classified_and_located() {
+    let deck = parse(REFERENCE);
+    let s11 = &deck.slides[10];
+    assert_eq!(s11.blocks.len(), 2);
+    assert_eq!(s11.blocks[0].kind, BlockKind::Hidden);
+    assert_eq!(s11.blocks[0].source, "import trio\n");
+    assert_eq!(s11.blocks[1].kind, BlockKind::Exec);
+    assert!(s11.blocks[1].source.starts_with("async def sleepy(seconds):\n"));
+    let fence_line = s11.blocks[1].fence_line;
+    let line = REFERENCE.lines().nth(fence_line - 1).unwrap();
+    assert_eq!(line, "```exec");
+    // Slide 9 (the ಠ_ಠ slide) is a verbatim block with no info string.
+    let b = &deck.slides[8].blocks[0];
+    assert_eq!((b.kind, b.lang.as_str()), (BlockKind::Display, ""));
+    assert_eq!(b.source, "ಠ_ಠ\n");
+    // Slide 52 shows one block and hides the other.
+    let kinds: Vec<_> = deck.slides[51].blocks.iter().map(|b| b.kind).collect();
+    assert_eq!(kinds, vec![BlockKind::Exec, BlockKind::Hidden]);
+}
+
+#[test]
+fn run_blocks_collect_every_earlier_exec_block_in_order() {
+    let deck = parse(REFERENCE);
+    let slides: Vec<usize> = deck.run_blocks(12).map(|b| b.slide).collect();
+    assert_eq!(slides, vec![11, 11, 12]);
+}
+
+#[test]
+fn separator_inside_a_fence_is_code() {
+    let deck = parse("a\n\n```\nx\n====\ny\n```\n====\nb\n");
+    assert_eq!(deck.slides.len(), 2);
+    assert_eq!(deck.slides[0].blocks[0].source, "x\n====\ny\n");
+}
+
+#[test]
+fn separator_directly_under_text_and_fence_with_trailing_space() {
+    let deck = parse("text\n====  \n```exec\nprint(1)\n```\n====\nend");
+    assert_eq!(deck.slides.len(), 3);
+    assert_eq!(deck.slides[0].markdown, "text\n");
+    assert_eq!(deck.slides[2].markdown, "end\n");
+    assert_eq!(deck.slides[1].blocks[0].fence_line, 3);
+}
+
+#[test]
+fn longer_or_other_lines_are_not_separators() {
+    let deck = parse("a\n=====\nb\n ====\nc\n====x\n");
+    assert_eq!(deck.slides.len(), 1);
+}
+
+#[test]
+fn crlf_line_endings() {
+    let deck = parse("# T\r\n\r\n====\r\n```exec\r\nprint(1)\r\n```\r\n");
+    assert_eq!(deck.slides.len(), 2);
+    assert_eq!(deck.title, "T");
+    assert_eq!(deck.slides[1].blocks[0].source, "print(1)\n");
+    assert!(!deck.slides[1].markdown.contains('\r'));
+}
+
+#[test]
+fn unclosed_fence_runs_to_the_end_and_warns() {
+    let deck = parse("one\n====\n```exec\nprint(1)\n====\nmore\n");
+    assert_eq!(deck.slides.len(), 2);
+    let b = &deck.slides[1].blocks[0];
+    assert!(b.unclosed);
+    assert_eq!(b.source, "print(1)\n====\nmore\n");
+    assert_eq!(deck.warnings.len(), 1);
+    assert!(deck.warnings[0].contains("line 3"), "{}", deck.warnings[0]);
+}
+
+#[test]
+fn tilde_fences_and_longer_closers() {
+    let deck = parse("~~~~exec\n```\n~~~\n~~~~~\n====\nx");
+    assert_eq!(deck.slides.len(), 2);
+    assert_eq!(deck.slides[0].blocks[0].source, "```\n~~~\n");
+    assert_eq!(deck.slides[0].blocks[0].kind, BlockKind::Exec);
+}
+
+#[test]
+fn empty_deck_is_an_error() {
+    let err = Deck::parse(Path::new("e.md"), "\n====\n  \n").unwrap_err();
+    assert!(err.to_string().contains("empty"));
+}
+
+#[test]
+fn title_falls_back_to_file_name() {
+    let deck = Deck::parse(Path::new("dir/talk.md"), "no heading\n").unwrap();
+    assert_eq!(deck.title, "talk.md");
+}
