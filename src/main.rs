@@ -1,5 +1,2 @@
-//! trio-present: entry point.
-pub mod deck;
-pub mod render;
-pub mod theme;
+//! The `trio-present` binary: hands over to the library's command line.
 fn main() {}
