@@ -1,7 +1,17 @@
 //! trio-present: a terminal slide presenter that runs the Python on its slides live on trio.
 //!
 //! The flow: [`deck`] parses the markdown into slides; [`render`] lays a slide out as styled
-//! lines using a [`theme`]; the app state takes input and kernel events and the UI draws it.
+//! lines using a [`theme`]; [`app`] holds the state that keys and [`kernel`] events update;
+//! [`ui`] draws that state; [`runtime`] is the event loop that ties them together. [`cli`] is
+//! the command line, [`headless`] the `run` command.
+pub mod app;
+pub mod cli;
 pub mod deck;
+pub mod headless;
+pub mod kernel;
 pub mod render;
+pub mod runtime;
+pub mod terminal;
 pub mod theme;
+pub mod ui;
+pub mod watcher;

@@ -1,0 +1,71 @@
+//! Key bindings: a key press becomes an [`Action`] (data), so the bindings are one table that
+//! the help overlay also reads.
+
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+/// Everything the speaker can ask for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    Next,
+    Prev,
+    First,
+    Last,
+    Digit(u8),
+    /// Enter: jump to the typed number, or run an exec slide.
+    Enter,
+    ScrollDown,
+    ScrollUp,
+    OutputUp,
+    OutputDown,
+    Run,
+    /// Esc: stop a demo, close help, clear a typed number.
+    Escape,
+    /// Ctrl-c: stop a demo, or quit when nothing runs.
+    Interrupt,
+    ToggleHelp,
+    ToggleTimes,
+    Quit,
+}
+
+/// The help overlay's rows: keys and what they do.
+pub const HELP: &[(&str, &str)] = &[
+    ("→ Space l n PgDn", "next slide"),
+    ("← Backspace h p PgUp", "previous slide"),
+    ("Home g / End G", "first / last slide"),
+    ("12 Enter", "jump to slide 12"),
+    ("j k ↓ ↑", "scroll a tall slide"),
+    ("r Ctrl-e (Enter)", "run the slide's code"),
+    ("Esc Ctrl-c", "stop the running demo"),
+    ("[ ]", "scroll the output (] at the end follows)"),
+    ("t", "timestamps on/off"),
+    ("?", "this help"),
+    ("q (Ctrl-c when idle)", "quit"),
+];
+
+/// Maps a key to an action; unknown keys do nothing.
+pub fn action(key: KeyEvent) -> Option<Action> {
+    let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+    Some(match key.code {
+        KeyCode::Char('c') if ctrl => Action::Interrupt,
+        KeyCode::Char('e') if ctrl => Action::Run,
+        _ if ctrl => return None,
+        KeyCode::Right | KeyCode::Char(' ' | 'l' | 'n') | KeyCode::PageDown => Action::Next,
+        KeyCode::Left | KeyCode::Backspace | KeyCode::Char('h' | 'p') | KeyCode::PageUp => {
+            Action::Prev
+        }
+        KeyCode::Home | KeyCode::Char('g') => Action::First,
+        KeyCode::End | KeyCode::Char('G') => Action::Last,
+        KeyCode::Char(c @ '0'..='9') => Action::Digit(c as u8 - b'0'),
+        KeyCode::Enter => Action::Enter,
+        KeyCode::Down | KeyCode::Char('j') => Action::ScrollDown,
+        KeyCode::Up | KeyCode::Char('k') => Action::ScrollUp,
+        KeyCode::Char('[') => Action::OutputUp,
+        KeyCode::Char(']') => Action::OutputDown,
+        KeyCode::Char('r') => Action::Run,
+        KeyCode::Esc => Action::Escape,
+        KeyCode::Char('?') => Action::ToggleHelp,
+        KeyCode::Char('t') => Action::ToggleTimes,
+        KeyCode::Char('q') => Action::Quit,
+        _ => return None,
+    })
+}

@@ -1,0 +1,332 @@
+//! The app state and its update function (the Elm architecture): every input — keys, resizes,
+//! ticks, kernel events, deck reloads — arrives as a [`Msg`]; [`App::update`] changes the state
+//! and returns [`Effect`]s (start a run, stop it, quit) for the event loop to carry out. The UI
+//! draws from `&App` only.
+
+pub mod keys;
+pub mod output;
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+use std::time::Duration;
+
+use ratatui::crossterm::event::KeyEvent;
+
+use crate::deck::Deck;
+use crate::kernel::pool::KernelMsg;
+use crate::kernel::process::ChildMsg;
+use crate::kernel::protocol::Event;
+use crate::render::{layout_slide, SlideLayout};
+use crate::theme::Theme;
+use keys::Action;
+use output::{RunOutput, RunStatus, Source};
+
+/// An input to the app.
+#[derive(Debug, Clone)]
+pub enum Msg {
+    Key(KeyEvent),
+    Resize(u16, u16),
+    /// Time passed; carries the talk clock and the time since the current run started.
+    Tick { talk: Duration },
+    Kernel(KernelMsg),
+    /// The loop started the run that [`Effect::Run`] asked for (or could not).
+    RunStarted { slide: usize, result: Result<u64, String> },
+    /// The deck file changed on disk and was re-read.
+    DeckReloaded(Result<Deck, String>),
+    /// SIGTERM/SIGHUP: leave now.
+    Terminate,
+}
+
+/// Something for the loop to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Effect {
+    Run(usize),
+    Stop,
+    KillCurrent,
+    Quit,
+}
+
+/// Where the interpreter stands, for the status bar and for messages.
+#[derive(Debug, Clone, PartialEq)]
+pub enum KernelState {
+    Resolving(String),
+    Ready { python: String, trio: String },
+    Unavailable(String),
+}
+
+/// The whole state of the presenter.
+pub struct App {
+    pub deck: Deck,
+    pub theme: Theme,
+    /// 0-based index of the slide shown.
+    pub current: usize,
+    /// Rows the current slide is scrolled down by.
+    pub scroll: u16,
+    pub help: bool,
+    /// Digits typed towards a jump.
+    pub typed: String,
+    pub talk_clock: Duration,
+    /// A transient message for the status line (reload problems, run refusals).
+    pub notice: Option<String>,
+    /// The latest run of each slide, kept for the session.
+    pub outputs: HashMap<usize, RunOutput>,
+    /// The slide whose run is in progress.
+    pub running: Option<usize>,
+    pub kernel: KernelState,
+    pub show_times: bool,
+    /// Lines the output pane is scrolled up from the newest (0 = follow).
+    pub output_scroll: usize,
+    pub quit: bool,
+    /// Memoised layouts by (slide index, width); cleared when the deck changes.
+    layouts: RefCell<HashMap<(usize, u16), Rc<SlideLayout>>>,
+}
+
+impl App {
+    pub fn new(deck: Deck, theme: Theme, start_slide: usize) -> App {
+        let current = start_slide.saturating_sub(1).min(deck.slides.len() - 1);
+        App {
+            deck,
+            theme,
+            current,
+            scroll: 0,
+            help: false,
+            typed: String::new(),
+            talk_clock: Duration::ZERO,
+            notice: None,
+            outputs: HashMap::new(),
+            running: None,
+            kernel: KernelState::Resolving("finding Python…".into()),
+            show_times: true,
+            output_scroll: 0,
+            quit: false,
+            layouts: RefCell::new(HashMap::new()),
+        }
+    }
+
+    /// 1-based number of the slide shown.
+    pub fn slide_number(&self) -> usize {
+        self.current + 1
+    }
+
+    /// The layout of slide `index` at `width`, computed once.
+    pub fn layout(&self, index: usize, width: u16) -> Rc<SlideLayout> {
+        let mut cache = self.layouts.borrow_mut();
+        cache
+            .entry((index, width))
+            .or_insert_with(|| Rc::new(layout_slide(&self.deck.slides[index], width, &self.theme)))
+            .clone()
+    }
+
+    /// The output shown on the current slide, if it was run.
+    pub fn current_output(&self) -> Option<&RunOutput> {
+        self.outputs.get(&self.slide_number())
+    }
+
+    pub fn update(&mut self, msg: Msg) -> Vec<Effect> {
+        match msg {
+            Msg::Key(key) => match keys::action(key) {
+                Some(action) => self.act(action),
+                None => vec![],
+            },
+            Msg::Resize(..) => vec![],
+            Msg::Tick { talk } => {
+                self.talk_clock = talk;
+                vec![]
+            }
+            Msg::Kernel(k) => {
+                self.kernel_msg(k);
+                vec![]
+            }
+            Msg::RunStarted { slide, result } => {
+                match result {
+                    Ok(child) => {
+                        self.outputs.insert(slide, RunOutput::new(slide, child));
+                        self.running = Some(slide);
+                        self.output_scroll = 0;
+                    }
+                    Err(why) => {
+                        let mut out = RunOutput::new(slide, 0);
+                        out.note(Source::Error, &format!("cannot run: {why}"));
+                        out.status = RunStatus::Error;
+                        self.outputs.insert(slide, out);
+                    }
+                }
+                vec![]
+            }
+            Msg::DeckReloaded(Ok(deck)) => {
+                self.deck = deck;
+                self.layouts.borrow_mut().clear();
+                self.current = self.current.min(self.deck.slides.len() - 1);
+                self.notice = self.deck.warnings.first().cloned();
+                vec![]
+            }
+            Msg::DeckReloaded(Err(why)) => {
+                self.notice = Some(format!("reload failed, showing the last good deck: {why}"));
+                vec![]
+            }
+            Msg::Terminate => {
+                self.quit = true;
+                vec![Effect::Quit]
+            }
+        }
+    }
+
+    fn act(&mut self, action: Action) -> Vec<Effect> {
+        if !matches!(action, Action::Digit(_) | Action::Enter) {
+            self.typed.clear();
+        }
+        if self.help && !matches!(action, Action::Quit | Action::Interrupt) {
+            self.help = false;
+            if matches!(action, Action::ToggleHelp | Action::Escape) {
+                return vec![];
+            }
+        }
+        match action {
+            Action::Next => self.go(self.current + 1),
+            Action::Prev => self.go(self.current.saturating_sub(1)),
+            Action::First => self.go(0),
+            Action::Last => self.go(self.deck.slides.len() - 1),
+            Action::Digit(d) => {
+                if self.typed.len() < 6 {
+                    self.typed.push((b'0' + d) as char);
+                }
+                vec![]
+            }
+            Action::Enter => {
+                let typed = std::mem::take(&mut self.typed);
+                match typed.parse::<usize>() {
+                    Ok(n) if (1..=self.deck.slides.len()).contains(&n) => self.go(n - 1),
+                    Ok(n) => {
+                        self.notice = Some(format!(
+                            "no slide {n}: the deck has {}",
+                            self.deck.slides.len()
+                        ));
+                        vec![]
+                    }
+                    Err(_) if self.deck.slides[self.current].is_exec() => self.run(),
+                    Err(_) => vec![],
+                }
+            }
+            Action::ScrollDown => {
+                self.scroll = self.scroll.saturating_add(1);
+                vec![]
+            }
+            Action::ScrollUp => {
+                self.scroll = self.scroll.saturating_sub(1);
+                vec![]
+            }
+            Action::OutputUp => {
+                self.output_scroll += 5;
+                vec![]
+            }
+            Action::OutputDown => {
+                self.output_scroll = self.output_scroll.saturating_sub(5);
+                vec![]
+            }
+            Action::Run => self.run(),
+            Action::Escape => self.stop(),
+            Action::Interrupt => {
+                if self.is_running() {
+                    self.stop()
+                } else {
+                    self.quit = true;
+                    vec![Effect::Quit]
+                }
+            }
+            Action::ToggleHelp => {
+                self.help = true;
+                vec![]
+            }
+            Action::ToggleTimes => {
+                self.show_times = !self.show_times;
+                vec![]
+            }
+            Action::Quit => {
+                self.quit = true;
+                vec![Effect::Quit]
+            }
+        }
+    }
+
+    /// Whether a demo is running right now.
+    pub fn is_running(&self) -> bool {
+        self.running
+            .and_then(|s| self.outputs.get(&s))
+            .is_some_and(|o| !o.status.is_over())
+    }
+
+    fn go(&mut self, index: usize) -> Vec<Effect> {
+        let index = index.min(self.deck.slides.len() - 1);
+        if index == self.current {
+            return vec![];
+        }
+        self.current = index;
+        self.scroll = 0;
+        self.output_scroll = 0;
+        if self.is_running() {
+            // Leaving a slide stops its demo; its output stays with the slide.
+            self.mark_stop();
+            return vec![Effect::Stop];
+        }
+        vec![]
+    }
+
+    fn run(&mut self) -> Vec<Effect> {
+        let slide = self.slide_number();
+        if !self.deck.slides[self.current].is_exec() {
+            self.notice = Some(format!("slide {slide} has no exec code to run"));
+            return vec![];
+        }
+        if let KernelState::Unavailable(why) = &self.kernel {
+            self.notice = Some(why.clone());
+        }
+        vec![Effect::Run(slide)]
+    }
+
+    fn mark_stop(&mut self) {
+        if let Some(out) = self.running.and_then(|s| self.outputs.get_mut(&s)) {
+            out.stop_requested = true;
+        }
+    }
+
+    fn stop(&mut self) -> Vec<Effect> {
+        if self.is_running() {
+            self.mark_stop();
+            return vec![Effect::Stop];
+        }
+        self.typed.clear();
+        vec![]
+    }
+
+    fn kernel_msg(&mut self, msg: KernelMsg) {
+        match msg {
+            KernelMsg::Progress(line) => self.kernel = KernelState::Resolving(line),
+            KernelMsg::Resolved(Ok(i)) => {
+                self.kernel = KernelState::Ready {
+                    python: i.version.clone(),
+                    trio: i.trio_version.clone(),
+                }
+            }
+            KernelMsg::Resolved(Err(why)) => self.kernel = KernelState::Unavailable(why),
+            KernelMsg::Child(id, msg) => {
+                if let ChildMsg::Event(Event::Ready { python, trio, .. }) = &msg {
+                    self.kernel = KernelState::Ready {
+                        python: python.clone(),
+                        trio: trio.clone(),
+                    };
+                }
+                let Some(out) = self.outputs.values_mut().find(|o| o.child == id) else {
+                    return;
+                };
+                out.apply(&msg);
+                if out.status.is_over() && self.running == Some(out.slide) {
+                    self.running = None;
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,392 @@
+//! The output of one run of a slide: a bounded scrollback of lines (each with its time and the
+//! task that printed it), the tasks seen, and how the run ended. Fed by kernel events; read by
+//! the output pane and by the headless runner.
+
+use std::collections::{HashMap, VecDeque};
+
+use crate::kernel::process::ChildMsg;
+use crate::kernel::protocol::Event;
+
+/// Lines kept per run; older ones are dropped (and counted) so a flood cannot eat memory.
+pub const SCROLLBACK: usize = 10_000;
+
+/// Who a line came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// Printed by slide code, in a trio task (id) or outside trio (None).
+    Task { task: Option<u64>, stderr: bool },
+    /// Written to fd 1/2 around Python (C code, subprocesses).
+    Raw { stderr: bool },
+    /// A message about the run itself ("defined: sleepy", "stopped by presenter").
+    Info,
+    /// A traceback or a failure of the run.
+    Error,
+}
+
+/// One line of output.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutLine {
+    /// Seconds since the run started.
+    pub t: f64,
+    pub source: Source,
+    /// Sanitised text, without the newline.
+    pub text: String,
+    /// False while the line is a partial one that may still grow.
+    pub complete: bool,
+}
+
+/// What is known about a trio task of the demo.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TaskInfo {
+    pub name: String,
+    /// Index in spawn order, for its stable colour.
+    pub index: usize,
+    pub parent: Option<u64>,
+    pub started: f64,
+    /// `(time, outcome, error)` once it ended.
+    pub ended: Option<(f64, String, Option<String>)>,
+}
+
+/// How a run stands.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RunStatus {
+    Starting,
+    Running,
+    Ok,
+    Error,
+    Stopped,
+    /// The interpreter ended without saying `done` (os._exit, segfault, SIGKILL).
+    Died(String),
+}
+
+impl RunStatus {
+    pub fn is_over(&self) -> bool {
+        !matches!(self, RunStatus::Starting | RunStatus::Running)
+    }
+}
+
+/// Everything one run produced.
+#[derive(Debug, Clone)]
+pub struct RunOutput {
+    pub slide: usize,
+    /// The interpreter running it.
+    pub child: u64,
+    pub lines: VecDeque<OutLine>,
+    pub dropped: usize,
+    pub tasks: HashMap<u64, TaskInfo>,
+    pub status: RunStatus,
+    /// Latest harness time seen (seconds since the run started).
+    pub last_t: f64,
+    /// Set when the speaker asked to stop, so a SIGKILL reads as a stop, not a crash.
+    pub stop_requested: bool,
+}
+
+impl RunOutput {
+    pub fn new(slide: usize, child: u64) -> RunOutput {
+        RunOutput {
+            slide,
+            child,
+            lines: VecDeque::new(),
+            dropped: 0,
+            tasks: HashMap::new(),
+            status: RunStatus::Starting,
+            last_t: 0.0,
+            stop_requested: false,
+        }
+    }
+
+    fn push(&mut self, line: OutLine) {
+        if self.lines.len() >= SCROLLBACK {
+            self.lines.pop_front();
+            self.dropped += 1;
+        }
+        self.lines.push_back(line);
+    }
+
+    /// Adds printed text; a chunk without a newline continues the last partial line of the
+    /// same source.
+    fn push_text(&mut self, t: f64, source: Source, text: &str) {
+        for piece in text.split_inclusive('\n') {
+            let complete = piece.ends_with('\n');
+            let clean = sanitize(piece.trim_end_matches('\n'));
+            let open = self
+                .lines
+                .iter_mut()
+                .rev()
+                .take(64)
+                .find(|l| !l.complete && l.source == source);
+            match open {
+                Some(line) => {
+                    line.text.push_str(&clean);
+                    line.complete = complete;
+                }
+                None => self.push(OutLine {
+                    t,
+                    source: source.clone(),
+                    text: clean,
+                    complete,
+                }),
+            }
+        }
+    }
+
+    /// Adds a message line (info or error), one per text line.
+    pub fn note(&mut self, source: Source, text: &str) {
+        let t = self.last_t;
+        for l in text.trim_end_matches('\n').split('\n') {
+            self.push(OutLine {
+                t,
+                source: source.clone(),
+                text: sanitize(l),
+                complete: true,
+            });
+        }
+    }
+
+    /// Folds one message from the interpreter into the output.
+    pub fn apply(&mut self, msg: &ChildMsg) {
+        match msg {
+            ChildMsg::Event(ev) => self.apply_event(ev),
+            ChildMsg::Raw { stream, text } => {
+                let source = Source::Raw {
+                    stderr: *stream == "stderr",
+                };
+                let t = self.last_t;
+                self.push_text(t, source, text);
+            }
+            ChildMsg::ProtocolError(e) => self.note(Source::Error, e),
+            ChildMsg::Exited { code, signal, done } => {
+                if !*done && !self.status.is_over() {
+                    if self.stop_requested {
+                        self.status = RunStatus::Stopped;
+                        self.note(Source::Info, "stopped by presenter (killed)");
+                    } else {
+                        let why = match (code, signal) {
+                            (_, Some(s)) => format!("interpreter died (signal {s})"),
+                            (Some(c), _) => format!("interpreter died (exit code {c})"),
+                            _ => "interpreter died".to_string(),
+                        };
+                        self.note(Source::Error, &why);
+                        self.status = RunStatus::Died(why);
+                    }
+                }
+                for l in self.lines.iter_mut() {
+                    l.complete = true;
+                }
+            }
+        }
+    }
+
+    fn apply_event(&mut self, ev: &Event) {
+        match ev {
+            Event::Ready { .. } | Event::Unknown => {}
+            Event::Out {
+                t,
+                task,
+                stream,
+                text,
+            } => {
+                self.seen(*t);
+                let source = Source::Task {
+                    task: *task,
+                    stderr: stream == "stderr",
+                };
+                self.push_text(*t, source, text);
+            }
+            Event::Task {
+                t,
+                id,
+                name,
+                parent,
+                ..
+            } => {
+                self.seen(*t);
+                let index = self.tasks.len();
+                let entry = self.tasks.entry(*id).or_insert(TaskInfo {
+                    name: name.clone(),
+                    index,
+                    parent: *parent,
+                    started: *t,
+                    ended: None,
+                });
+                entry.parent = *parent;
+            }
+            Event::TaskExit {
+                t,
+                id,
+                outcome,
+                error,
+            } => {
+                self.seen(*t);
+                if let Some(task) = self.tasks.get_mut(id) {
+                    task.ended = Some((*t, outcome.clone(), error.clone()));
+                }
+            }
+            Event::Defined { t, names } => {
+                self.seen(*t);
+                self.note(Source::Info, &format!("defined: {}", names.join(", ")));
+            }
+            Event::Info { t, text } => {
+                self.seen(*t);
+                self.note(Source::Info, text);
+            }
+            Event::Error {
+                t,
+                slide,
+                setup,
+                traceback,
+            } => {
+                self.seen(*t);
+                if *setup {
+                    self.note(
+                        Source::Error,
+                        &format!("error while setting up (slide {slide} ran first):"),
+                    );
+                }
+                self.note(Source::Error, traceback);
+            }
+            Event::Done { t, status } => {
+                self.seen(*t);
+                self.status = match status.as_str() {
+                    "ok" => RunStatus::Ok,
+                    "stopped" => RunStatus::Stopped,
+                    _ => RunStatus::Error,
+                };
+            }
+        }
+    }
+
+    fn seen(&mut self, t: f64) {
+        if self.status == RunStatus::Starting {
+            self.status = RunStatus::Running;
+        }
+        if t > self.last_t {
+            self.last_t = t;
+        }
+    }
+
+    /// The display name of a line's task (`sleepy(3)`), if it has one.
+    pub fn task_name(&self, source: &Source) -> Option<&str> {
+        match source {
+            Source::Task { task: Some(id), .. } => self.tasks.get(id).map(|t| t.name.as_str()),
+            _ => None,
+        }
+    }
+}
+
+/// Makes child output safe to draw: escape sequences (colours included, for now) and control
+/// characters are removed, tabs become spaces, so nothing the demo prints can move our cursor,
+/// clear the screen, set the title or touch the clipboard.
+pub fn sanitize(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\u{1b}' => skip_escape(&mut chars),
+            '\t' => out.push_str("    "),
+            '\u{9b}' => skip_csi(&mut chars),
+            '\u{90}' | '\u{9d}' | '\u{9e}' | '\u{9f}' | '\u{98}' => skip_string(&mut chars),
+            c if c.is_control() => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+type Chars<'a> = std::iter::Peekable<std::str::Chars<'a>>;
+
+fn skip_escape(chars: &mut Chars) {
+    match chars.next() {
+        Some('[') => skip_csi(chars),
+        Some(']' | 'P' | '_' | '^' | 'X') => skip_string(chars),
+        // Two- and three-byte escapes (ESC c, ESC ( B, ...).
+        Some('(' | ')' | '*' | '+' | '#' | '%') => {
+            chars.next();
+        }
+        _ => {}
+    }
+}
+
+fn skip_csi(chars: &mut Chars) {
+    for c in chars.by_ref() {
+        if ('\u{40}'..='\u{7e}').contains(&c) {
+            break;
+        }
+    }
+}
+
+/// Skips an OSC/DCS/APC/PM/SOS string up to BEL or ST (ESC \).
+fn skip_string(chars: &mut Chars) {
+    while let Some(c) = chars.next() {
+        match c {
+            '\u{7}' | '\u{9c}' => break,
+            '\u{1b}' => {
+                if chars.peek() == Some(&'\\') {
+                    chars.next();
+                }
+                break;
+            }
+            _ => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn out(t: f64, task: Option<u64>, text: &str) -> ChildMsg {
+        ChildMsg::Event(Event::Out {
+            t,
+            task,
+            stream: "stdout".into(),
+            text: text.into(),
+        })
+    }
+
+    #[test]
+    fn sanitize_keeps_text_and_drops_control() {
+        assert_eq!(sanitize("a\u{1b}[2Jb\u{1b}[31mc\u{1b}[0m"), "abc");
+        assert_eq!(sanitize("\u{1b}]0;title\u{7}x"), "x");
+        assert_eq!(sanitize("\u{1b}]52;c;ZXZpbA==\u{1b}\\y"), "y");
+        assert_eq!(sanitize("a\rb\u{8}c\td"), "abc    d");
+        assert_eq!(sanitize("ಠ_ಠ 漢字 🎉"), "ಠ_ಠ 漢字 🎉");
+    }
+
+    #[test]
+    fn partial_lines_join_and_scrollback_is_bounded() {
+        let mut run = RunOutput::new(1, 1);
+        run.apply(&out(0.1, Some(1), "Sleep"));
+        run.apply(&out(0.2, Some(2), "other\n"));
+        run.apply(&out(0.3, Some(1), "ing\n"));
+        let texts: Vec<_> = run.lines.iter().map(|l| l.text.as_str()).collect();
+        assert_eq!(texts, vec!["Sleeping", "other"]);
+        for i in 0..SCROLLBACK + 5 {
+            run.apply(&out(1.0, None, &format!("{i}\n")));
+        }
+        assert_eq!(run.lines.len(), SCROLLBACK);
+        assert_eq!(run.dropped, 7);
+    }
+
+    #[test]
+    fn exit_without_done_is_a_death_unless_stopped() {
+        let mut run = RunOutput::new(1, 1);
+        run.apply(&ChildMsg::Exited {
+            code: Some(3),
+            signal: None,
+            done: false,
+        });
+        assert_eq!(
+            run.status,
+            RunStatus::Died("interpreter died (exit code 3)".into())
+        );
+        let mut run = RunOutput::new(1, 1);
+        run.stop_requested = true;
+        run.apply(&ChildMsg::Exited {
+            code: None,
+            signal: Some(9),
+            done: false,
+        });
+        assert_eq!(run.status, RunStatus::Stopped);
+    }
+}

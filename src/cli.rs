@@ -1,0 +1,245 @@
+//! The command line: `trio-present DECK` presents; `render`, `run` and `doctor` are the
+//! scriptable commands. Usage and input errors print one line on stderr and exit with 2.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+use ratatui::backend::TestBackend;
+use ratatui::Terminal;
+
+use crate::app::App;
+use crate::deck::Deck;
+use crate::theme::Theme;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "trio-present",
+    version,
+    about = "Present a markdown deck in the terminal and run its Python live on trio",
+    args_conflicts_with_subcommands = true
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Cmd>,
+    /// The deck: a markdown file, slides separated by lines of `====`.
+    pub deck: Option<PathBuf>,
+    #[command(flatten)]
+    pub present: PresentArgs,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct PresentArgs {
+    /// Slide to start on (1-based).
+    #[arg(long, default_value_t = 1)]
+    pub slide: usize,
+    #[command(flatten)]
+    pub common: Common,
+}
+
+/// Options shared by every command that shows or runs slides.
+#[derive(Args, Debug, Clone)]
+pub struct Common {
+    /// Theme: dark, light, high-contrast, or a path to a .toml file.
+    #[arg(long, default_value = "dark")]
+    pub theme: String,
+    /// Python interpreter (default: $TRIO_PRESENT_PYTHON, the active virtualenv, python3).
+    #[arg(long)]
+    pub python: Option<PathBuf>,
+    /// Let demo servers listen on every interface instead of loopback only.
+    #[arg(long)]
+    pub expose: bool,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Cmd {
+    /// Print the frame the presenter would draw for one slide.
+    Render {
+        deck: PathBuf,
+        #[arg(long)]
+        slide: usize,
+        #[arg(long, default_value_t = 100)]
+        width: u16,
+        #[arg(long, default_value_t = 30)]
+        height: u16,
+        /// Keep colours as ANSI escapes.
+        #[arg(long)]
+        color: bool,
+        #[arg(long, default_value = "dark")]
+        theme: String,
+    },
+    /// Run one slide's code headless and print its output stream.
+    Run {
+        deck: PathBuf,
+        #[arg(long)]
+        slide: usize,
+        /// Stop the demo after this many seconds (exit status 124).
+        #[arg(long)]
+        timeout: Option<f64>,
+        /// Print the raw protocol events as JSON lines.
+        #[arg(long)]
+        json: bool,
+        #[arg(long)]
+        python: Option<PathBuf>,
+        #[arg(long)]
+        expose: bool,
+    },
+    /// Check the Python interpreter and trio; `--install` provisions trio.
+    Doctor {
+        #[arg(long)]
+        install: bool,
+        #[arg(long)]
+        python: Option<PathBuf>,
+    },
+}
+
+/// A usage or input error: one line, exit status 2.
+#[derive(Debug)]
+pub struct UsageError(pub String);
+
+impl std::fmt::Display for UsageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for UsageError {}
+
+/// Parses the command line and runs it; returns the exit status.
+pub fn main() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            use clap::error::ErrorKind;
+            if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
+                let _ = e.print();
+                return 0;
+            }
+            let text = e.to_string();
+            let first = text
+                .lines()
+                .next()
+                .unwrap_or("bad arguments")
+                .trim_start_matches("error: ");
+            eprintln!("trio-present: {first} (see --help)");
+            return 2;
+        }
+    };
+    match dispatch(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            if let Some(u) = e.downcast_ref::<UsageError>() {
+                eprintln!("trio-present: {u}");
+                2
+            } else {
+                eprintln!("trio-present: {e:#}");
+                1
+            }
+        }
+    }
+}
+
+fn usage(msg: impl Into<String>) -> anyhow::Error {
+    UsageError(msg.into()).into()
+}
+
+fn load_deck(path: &std::path::Path) -> anyhow::Result<Deck> {
+    Deck::load(path).map_err(|e| usage(e.to_string()))
+}
+
+fn check_slide(deck: &Deck, slide: usize) -> anyhow::Result<()> {
+    let n = deck.slides.len();
+    if slide == 0 || slide > n {
+        return Err(usage(format!(
+            "--slide {slide}: the deck has slides 1 to {n}"
+        )));
+    }
+    Ok(())
+}
+
+fn load_theme(spec: &str) -> anyhow::Result<Theme> {
+    let theme = Theme::load(spec).map_err(|e| usage(e.to_string()))?;
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    Ok(if no_color { theme.without_color() } else { theme })
+}
+
+fn dispatch(cli: Cli) -> anyhow::Result<i32> {
+    match cli.command {
+        Some(Cmd::Render {
+            deck,
+            slide,
+            width,
+            height,
+            color,
+            theme,
+        }) => {
+            let deck = load_deck(&deck)?;
+            check_slide(&deck, slide)?;
+            if width < 10 || height < 3 {
+                return Err(usage("--width must be at least 10 and --height at least 3"));
+            }
+            let theme = load_theme(&theme)?;
+            let app = App::new(deck, theme, slide);
+            let text = render_frame(&app, width, height, color);
+            std::io::stdout().write_all(text.as_bytes())?;
+            Ok(0)
+        }
+        Some(Cmd::Run {
+            deck,
+            slide,
+            timeout,
+            json,
+            python,
+            expose,
+        }) => {
+            let deck = load_deck(&deck)?;
+            check_slide(&deck, slide)?;
+            if timeout.is_some_and(|t| !(t > 0.0)) {
+                return Err(usage("--timeout must be a positive number of seconds"));
+            }
+            let args = crate::headless::RunArgs {
+                slide,
+                timeout,
+                json,
+                python,
+                expose,
+            };
+            crate::headless::run(&deck, &args)
+        }
+        Some(Cmd::Doctor { install, python }) => {
+            let mut out = std::io::stdout();
+            Ok(crate::kernel::doctor::run(python.as_deref(), install, &mut out))
+        }
+        None => {
+            let Some(path) = cli.deck else {
+                return Err(usage(
+                    "no deck given; usage: trio-present DECK.md (try slides/trio.md)",
+                ));
+            };
+            let deck = load_deck(&path)?;
+            check_slide(&deck, cli.present.slide)?;
+            let theme = load_theme(&cli.present.common.theme)?;
+            if !std::io::IsTerminal::is_terminal(&std::io::stdout()) {
+                return Err(usage(
+                    "stdout is not a terminal; to print a slide use: trio-present render DECK --slide N",
+                ));
+            }
+            let opts = crate::runtime::Options {
+                start_slide: cli.present.slide,
+                python: cli.present.common.python,
+                expose: cli.present.common.expose,
+            };
+            crate::runtime::present(deck, theme, opts)?;
+            Ok(0)
+        }
+    }
+}
+
+/// Draws the app into an off-screen buffer and returns it as text (ANSI colours optional).
+pub fn render_frame(app: &App, width: u16, height: u16, color: bool) -> String {
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).expect("test backend");
+    terminal
+        .draw(|f| crate::ui::draw(app, f))
+        .expect("drawing into memory cannot fail");
+    crate::ui::buffer_text(terminal.backend().buffer(), color)
+}

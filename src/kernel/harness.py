@@ -1,0 +1,1 @@
+# placeholder: the harness author replaces this file

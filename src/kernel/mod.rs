@@ -1,0 +1,9 @@
+//! The kernel: running slide code in a child Python interpreter with trio. [`python`] finds an
+//! interpreter and provisions trio, [`process`] runs one harness child, [`pool`] keeps a warm
+//! spare and the current run, [`protocol`] is the wire format.
+pub mod doctor;
+pub mod pool;
+pub mod process;
+pub mod protocol;
+pub mod python;
+pub mod reaper;

@@ -1,0 +1,189 @@
+//! The interpreters the presenter owns: one warm spare (trio already imported, so a key press
+//! starts a demo without paying interpreter start-up) and at most one current run. Finding the
+//! interpreter (and provisioning trio) happens on a background thread.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::process::{ChildMsg, Interp, Sink};
+use super::protocol::Command;
+use super::python::{self, Interpreter};
+
+/// How long a stopped demo gets to end gracefully before its process group is killed.
+pub const STOP_GRACE: Duration = Duration::from_secs(1);
+
+/// Everything the kernel tells the app.
+#[derive(Debug, Clone, PartialEq)]
+pub enum KernelMsg {
+    /// A message from interpreter `id`.
+    Child(u64, ChildMsg),
+    /// A progress line while the interpreter is found or trio is installed.
+    Progress(String),
+    /// The interpreter is known (or why there is none).
+    Resolved(Result<Arc<Interpreter>, String>),
+}
+
+/// The spare and the current run.
+pub struct Pool {
+    interpreter: Option<Arc<Interpreter>>,
+    /// Why there is no interpreter, once resolving failed.
+    unavailable: Option<String>,
+    spare: Option<Interp>,
+    current: Option<Interp>,
+    next_id: u64,
+    /// Spares that died before saying `ready`, in a row; stop re-spawning after a few.
+    spare_failures: u32,
+    spare_ready: bool,
+    send: Arc<dyn Fn(KernelMsg) + Send + Sync>,
+}
+
+impl Pool {
+    pub fn new(send: Arc<dyn Fn(KernelMsg) + Send + Sync>) -> Pool {
+        Pool {
+            interpreter: None,
+            unavailable: None,
+            spare: None,
+            current: None,
+            next_id: 1,
+            spare_failures: 0,
+            spare_ready: false,
+            send,
+        }
+    }
+
+    /// Finds the interpreter on a background thread; the answer arrives as
+    /// [`KernelMsg::Resolved`].
+    pub fn resolve_in_background(&self, python_cli: Option<PathBuf>) {
+        let send = self.send.clone();
+        std::thread::spawn(move || {
+            let choice = python::choose_python(python_cli.as_deref());
+            let mut progress = |line: &str| send(KernelMsg::Progress(line.to_string()));
+            let result = python::resolve(&choice, &mut progress)
+                .map(Arc::new)
+                .map_err(|e| e.to_string());
+            send(KernelMsg::Resolved(result));
+        });
+    }
+
+    /// Takes the resolver's answer and warms a spare.
+    pub fn set_interpreter(&mut self, result: Result<Arc<Interpreter>, String>) {
+        match result {
+            Ok(i) => {
+                self.interpreter = Some(i);
+                self.unavailable = None;
+                self.warm();
+            }
+            Err(e) => self.unavailable = Some(e),
+        }
+    }
+
+    pub fn interpreter(&self) -> Option<&Interpreter> {
+        self.interpreter.as_deref()
+    }
+
+    /// Why runs cannot start, if they cannot.
+    pub fn unavailable(&self) -> Option<&str> {
+        self.unavailable.as_deref()
+    }
+
+    fn sink(&self) -> Sink {
+        let send = self.send.clone();
+        Arc::new(move |id, msg| send(KernelMsg::Child(id, msg)))
+    }
+
+    fn spawn(&mut self) -> Result<Interp, String> {
+        let interp = self
+            .interpreter
+            .clone()
+            .ok_or_else(|| "Python is not ready yet".to_string())?;
+        let id = self.next_id;
+        self.next_id += 1;
+        Interp::spawn(&interp, id, self.sink())
+            .map_err(|e| format!("cannot start {}: {e}", interp.path.display()))
+    }
+
+    /// Starts a spare interpreter if there is none.
+    pub fn warm(&mut self) {
+        if self.spare.is_none() && self.interpreter.is_some() && self.spare_failures < 3 {
+            self.spare = self.spawn().ok();
+            self.spare_ready = false;
+        }
+    }
+
+    /// Starts a run; returns the id of the interpreter running it. Any current run is killed.
+    pub fn run(&mut self, command: &Command) -> Result<u64, String> {
+        if let Some(why) = &self.unavailable {
+            return Err(why.clone());
+        }
+        if let Some(old) = self.current.take() {
+            old.kill();
+        }
+        let interp = match self.spare.take() {
+            Some(s) if !s.has_exited() => s,
+            _ => self.spawn()?,
+        };
+        interp.send(command);
+        let id = interp.id;
+        self.current = Some(interp);
+        Ok(id)
+    }
+
+    /// The id of the interpreter running the current demo.
+    pub fn current(&self) -> Option<u64> {
+        self.current.as_ref().map(|c| c.id)
+    }
+
+    /// Stops the current run (graceful first, SIGKILL after [`STOP_GRACE`]).
+    pub fn stop(&mut self) {
+        if let Some(c) = &self.current {
+            c.stop(STOP_GRACE);
+        }
+    }
+
+    /// Kills the current run at once (leaving its slide, quitting).
+    pub fn kill_current(&mut self) {
+        if let Some(c) = self.current.take() {
+            c.kill();
+        }
+        self.warm();
+    }
+
+    /// Notes that interpreter `id` exited; warms the next spare after a run.
+    pub fn exited(&mut self, id: u64) {
+        if self.current.as_ref().is_some_and(|c| c.id == id) {
+            self.current = None;
+            self.warm();
+        } else if self.spare.as_ref().is_some_and(|s| s.id == id) {
+            self.spare = None;
+            if !self.spare_ready {
+                self.spare_failures += 1;
+            }
+            self.warm();
+        }
+    }
+
+    /// Interpreter `id` reported `ready`: the interpreter works.
+    pub fn ready(&mut self, id: u64) {
+        if self.spare.as_ref().is_some_and(|s| s.id == id) {
+            self.spare_failures = 0;
+            self.spare_ready = true;
+        }
+    }
+
+    /// Kills every interpreter.
+    pub fn shutdown(&mut self) {
+        if let Some(c) = self.current.take() {
+            c.kill();
+        }
+        if let Some(s) = self.spare.take() {
+            s.kill();
+        }
+    }
+}
+
+impl Drop for Pool {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}

@@ -1,0 +1,252 @@
+//! One harness interpreter as a child process: spawning it with the protocol pipes on fd 3/4 in
+//! its own process group, reader threads that drain every pipe promptly (a parent that stops
+//! reading would freeze the demo's trio loop), and stopping it (cancel, SIGINT, SIGKILL).
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::os::fd::AsRawFd;
+use std::os::unix::process::CommandExt;
+use std::process::{Child, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use super::protocol::{Command, Event};
+use super::python::Interpreter;
+use super::reaper;
+
+/// The harness, embedded so the binary is self-contained.
+pub const HARNESS: &str = include_str!("harness.py");
+
+/// What a child's threads report, tagged with the child's id by the sink.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ChildMsg {
+    /// A protocol event from fd 3.
+    Event(Event),
+    /// Bytes written to fd 1 or 2 outside the harness (C code, subprocesses), decoded lossily.
+    Raw { stream: &'static str, text: String },
+    /// A line on fd 3 that was not a valid event.
+    ProtocolError(String),
+    /// The interpreter exited; `done` tells whether it sent its `done` event first.
+    Exited { code: Option<i32>, signal: Option<i32>, done: bool },
+}
+
+/// Where a child's messages go: the app's event channel, tagged with the child id.
+pub type Sink = Arc<dyn Fn(u64, ChildMsg) + Send + Sync>;
+
+/// A running harness interpreter.
+pub struct Interp {
+    pub id: u64,
+    pub pid: i32,
+    commands: Mutex<Option<std::io::PipeWriter>>,
+    exited: Arc<AtomicBool>,
+}
+
+impl Interp {
+    /// Starts a harness interpreter; it imports trio and then waits for a `run` command.
+    pub fn spawn(interp: &Interpreter, id: u64, sink: Sink) -> std::io::Result<Interp> {
+        let (ev_r, ev_w) = std::io::pipe()?;
+        let (cmd_r, cmd_w) = std::io::pipe()?;
+        let mut cmd = interp.command();
+        cmd.arg("-c")
+            .arg(HARNESS)
+            .env("TRIO_PRESENT_EVENTS_FD", "3")
+            .env("TRIO_PRESENT_COMMANDS_FD", "4")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .process_group(0);
+        let (ev_fd, cmd_fd) = (ev_w.as_raw_fd(), cmd_r.as_raw_fd());
+        // SAFETY: between fork and exec we only call async-signal-safe libc functions.
+        unsafe {
+            cmd.pre_exec(move || place_fds(ev_fd, cmd_fd));
+        }
+        let mut child = cmd.spawn()?;
+        // Our copies of the child's ends must go, or we would never see EOF on the pipes.
+        drop(ev_w);
+        drop(cmd_r);
+        let pid = child.id() as i32;
+        reaper::register(pid);
+        let exited = Arc::new(AtomicBool::new(false));
+        let stdout = child.stdout.take().expect("stdout is piped");
+        let stderr = child.stderr.take().expect("stderr is piped");
+        spawn_raw_reader(id, "stdout", stdout, sink.clone());
+        spawn_raw_reader(id, "stderr", stderr, sink.clone());
+        spawn_event_reader(id, ev_r, child, exited.clone(), sink);
+        Ok(Interp {
+            id,
+            pid,
+            commands: Mutex::new(Some(cmd_w)),
+            exited,
+        })
+    }
+
+    /// Sends a command; a child that already went away is not an error worth reporting here
+    /// (its exit arrives as [`ChildMsg::Exited`]).
+    pub fn send(&self, command: &Command) {
+        let mut guard = self.commands.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(w) = guard.as_mut() {
+            if w.write_all(command.to_line().as_bytes()).is_err() {
+                *guard = None;
+            }
+        }
+    }
+
+    pub fn has_exited(&self) -> bool {
+        self.exited.load(Ordering::SeqCst)
+    }
+
+    /// Graceful stop: cancel the root scope and interrupt the process group (reaches
+    /// `time.sleep` and busy loops); SIGKILL the group after `grace` if it is still alive.
+    pub fn stop(&self, grace: Duration) {
+        self.send(&Command::Cancel);
+        if !self.has_exited() {
+            // SAFETY: plain syscall on the group we created.
+            unsafe { libc::killpg(self.pid, libc::SIGINT) };
+        }
+        let (pid, exited) = (self.pid, self.exited.clone());
+        std::thread::spawn(move || {
+            std::thread::sleep(grace);
+            if !exited.load(Ordering::SeqCst) {
+                reaper::kill_group(pid);
+            }
+        });
+    }
+
+    /// Ends the interpreter and everything it started, now.
+    pub fn kill(&self) {
+        if !self.has_exited() {
+            reaper::kill_group(self.pid);
+        }
+    }
+}
+
+impl Drop for Interp {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// In the child before exec: move the pipe ends to fds 3 and 4 and restore default SIGINT.
+fn place_fds(ev_fd: i32, cmd_fd: i32) -> std::io::Result<()> {
+    // SAFETY: async-signal-safe calls only; fds are valid in the child.
+    unsafe {
+        // Duplicate above 10 first so that dup2 onto 3/4 cannot clobber the other end, and so
+        // that the copies lose close-on-exec.
+        let ev_hi = libc::fcntl(ev_fd, libc::F_DUPFD_CLOEXEC, 10);
+        let cmd_hi = libc::fcntl(cmd_fd, libc::F_DUPFD_CLOEXEC, 10);
+        if ev_hi < 0 || cmd_hi < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        if libc::dup2(ev_hi, 3) < 0 || libc::dup2(cmd_hi, 4) < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        libc::signal(libc::SIGINT, libc::SIG_DFL);
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+    Ok(())
+}
+
+fn spawn_event_reader(
+    id: u64,
+    events: std::io::PipeReader,
+    mut child: Child,
+    exited: Arc<AtomicBool>,
+    sink: Sink,
+) {
+    std::thread::spawn(move || {
+        let mut done = false;
+        let mut reader = BufReader::with_capacity(64 * 1024, events);
+        let mut line = Vec::new();
+        loop {
+            line.clear();
+            match reader.read_until(b'\n', &mut line) {
+                Ok(0) | Err(_) => break,
+                Ok(_) => {
+                    let text = String::from_utf8_lossy(&line);
+                    let text = text.trim_end_matches('\n');
+                    if text.is_empty() {
+                        continue;
+                    }
+                    match Event::parse(text) {
+                        Ok(ev) => {
+                            done |= matches!(ev, Event::Done { .. });
+                            sink(id, ChildMsg::Event(ev));
+                        }
+                        Err(e) => sink(id, ChildMsg::ProtocolError(e)),
+                    }
+                }
+            }
+        }
+        let status = child.wait().ok();
+        exited.store(true, Ordering::SeqCst);
+        // Whatever the demo started in its group (subprocesses) must not outlive it.
+        reaper::kill_group(child.id() as i32);
+        reaper::unregister(child.id() as i32);
+        use std::os::unix::process::ExitStatusExt;
+        sink(
+            id,
+            ChildMsg::Exited {
+                code: status.and_then(|s| s.code()),
+                signal: status.and_then(|s| s.signal()),
+                done,
+            },
+        );
+    });
+}
+
+fn spawn_raw_reader(id: u64, stream: &'static str, mut pipe: impl Read + Send + 'static, sink: Sink) {
+    std::thread::spawn(move || {
+        let mut buf = vec![0u8; 16 * 1024];
+        let mut carry: Vec<u8> = Vec::new();
+        loop {
+            let n = match pipe.read(&mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => n,
+            };
+            carry.extend_from_slice(&buf[..n]);
+            let text = take_utf8(&mut carry);
+            if !text.is_empty() {
+                sink(id, ChildMsg::Raw { stream, text });
+            }
+        }
+        if !carry.is_empty() {
+            sink(
+                id,
+                ChildMsg::Raw {
+                    stream,
+                    text: String::from_utf8_lossy(&carry).into_owned(),
+                },
+            );
+        }
+    });
+}
+
+/// Decodes as much of `bytes` as is complete, leaving an unfinished multi-byte character (at
+/// most 3 bytes) for the next read; invalid bytes become U+FFFD.
+fn take_utf8(bytes: &mut Vec<u8>) -> String {
+    let keep = match std::str::from_utf8(bytes) {
+        Ok(_) => 0,
+        Err(e) if e.error_len().is_none() => bytes.len() - e.valid_up_to(),
+        Err(_) => 0,
+    };
+    let rest = bytes.split_off(bytes.len() - keep);
+    let text = String::from_utf8_lossy(bytes).into_owned();
+    *bytes = rest;
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::take_utf8;
+
+    #[test]
+    fn utf8_split_across_reads_is_joined() {
+        let all = "ಠ_ಠ".as_bytes();
+        let mut carry = all[..2].to_vec();
+        assert_eq!(take_utf8(&mut carry), "");
+        carry.extend_from_slice(&all[2..]);
+        assert_eq!(take_utf8(&mut carry), "ಠ_ಠ");
+        let mut bad = vec![b'a', 0xff, b'b'];
+        assert_eq!(take_utf8(&mut bad), "a\u{fffd}b");
+    }
+}

@@ -1,0 +1,169 @@
+//! The wire format between the presenter and the Python harness (see `docs/protocol.md`):
+//! events the harness sends on fd 3 and commands the presenter sends on fd 4.
+
+use serde::{Deserialize, Serialize};
+
+/// One event from the harness. Unknown event types become [`Event::Unknown`] so the schema can
+/// grow without breaking older presenters.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(tag = "ev", rename_all = "snake_case")]
+pub enum Event {
+    Ready {
+        python: String,
+        trio: String,
+        pid: u32,
+    },
+    Out {
+        #[serde(default)]
+        t: f64,
+        task: Option<u64>,
+        stream: String,
+        text: String,
+    },
+    Task {
+        #[serde(default)]
+        t: f64,
+        id: u64,
+        name: String,
+        parent: Option<u64>,
+        #[serde(default)]
+        nursery: Option<u64>,
+    },
+    TaskExit {
+        #[serde(default)]
+        t: f64,
+        id: u64,
+        outcome: String,
+        #[serde(default)]
+        error: Option<String>,
+    },
+    Defined {
+        #[serde(default)]
+        t: f64,
+        names: Vec<String>,
+    },
+    Info {
+        #[serde(default)]
+        t: f64,
+        text: String,
+    },
+    Error {
+        #[serde(default)]
+        t: f64,
+        slide: usize,
+        setup: bool,
+        traceback: String,
+    },
+    Done {
+        #[serde(default)]
+        t: f64,
+        status: String,
+    },
+    #[serde(other)]
+    Unknown,
+}
+
+impl Event {
+    /// Parses one line from the events pipe; a malformed line is reported, not fatal.
+    pub fn parse(line: &str) -> Result<Event, String> {
+        serde_json::from_str(line).map_err(|e| format!("bad event from harness ({e}): {line}"))
+    }
+}
+
+/// One runnable block as sent to the harness.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RunBlock {
+    pub slide: usize,
+    pub index: usize,
+    pub of: usize,
+    pub source: String,
+    pub setup: bool,
+}
+
+/// A command to the harness.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "cmd", rename_all = "snake_case")]
+pub enum Command {
+    Run {
+        slide: usize,
+        blocks: Vec<RunBlock>,
+        expose: bool,
+    },
+    Cancel,
+}
+
+impl Command {
+    /// The command as one JSON line, newline included.
+    pub fn to_line(&self) -> String {
+        let mut s = serde_json::to_string(self).expect("commands always serialise");
+        s.push('\n');
+        s
+    }
+}
+
+/// Builds the `run` command for slide `slide` (1-based) of a deck.
+pub fn run_command(deck: &crate::deck::Deck, slide: usize, expose: bool) -> Command {
+    let mut blocks = Vec::new();
+    for s in deck.slides.iter().take(slide) {
+        let runnable: Vec<_> = s.blocks.iter().filter(|b| b.kind.runs()).collect();
+        for (i, b) in runnable.iter().enumerate() {
+            blocks.push(RunBlock {
+                slide: s.number,
+                index: i + 1,
+                of: runnable.len(),
+                source: b.source.clone(),
+                setup: s.number != slide,
+            });
+        }
+    }
+    Command::Run {
+        slide,
+        blocks,
+        expose,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_known_and_unknown_events() {
+        let e = Event::parse(r#"{"ev":"out","t":1.5,"task":3,"stream":"stdout","text":"hi\n"}"#)
+            .unwrap();
+        assert_eq!(
+            e,
+            Event::Out {
+                t: 1.5,
+                task: Some(3),
+                stream: "stdout".into(),
+                text: "hi\n".into()
+            }
+        );
+        let e = Event::parse(r#"{"ev":"scope","t":1.0,"id":1,"extra":true}"#).unwrap();
+        assert_eq!(e, Event::Unknown);
+        assert!(Event::parse("not json").is_err());
+    }
+
+    #[test]
+    fn run_command_marks_setup_blocks() {
+        let deck = crate::deck::Deck::parse(
+            std::path::Path::new("t.md"),
+            include_str!("../../slides/trio.md"),
+        )
+        .unwrap();
+        let Command::Run { blocks, .. } = run_command(&deck, 12, false) else {
+            panic!("not a run command")
+        };
+        let summary: Vec<_> = blocks
+            .iter()
+            .map(|b| (b.slide, b.index, b.of, b.setup))
+            .collect();
+        assert_eq!(
+            summary,
+            vec![(11, 1, 2, true), (11, 2, 2, true), (12, 1, 1, false)]
+        );
+        let line = Command::Cancel.to_line();
+        assert_eq!(line, "{\"cmd\":\"cancel\"}\n");
+    }
+}

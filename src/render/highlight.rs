@@ -1,0 +1,107 @@
+//! Syntax highlighting with syntect. Owns the (lazily loaded) syntax and theme sets: loading
+//! them costs tens of milliseconds, which the first frame must not pay, so nothing here runs
+//! until a code slide is laid out or [`warm_up`] is called from a background thread.
+
+use std::sync::OnceLock;
+
+use ratatui::style::{Color, Modifier, Style};
+use syntect::easy::HighlightLines;
+use syntect::highlighting::{FontStyle, ThemeSet};
+use syntect::parsing::SyntaxSet;
+
+static SYNTAXES: OnceLock<SyntaxSet> = OnceLock::new();
+static THEMES: OnceLock<ThemeSet> = OnceLock::new();
+
+/// Lines longer than this (in bytes) are highlighted only up to what is visible: fancy-regex on
+/// a 100 KB line takes seconds, and the rest is clipped anyway.
+const LONG_LINE: usize = 2048;
+
+fn syntaxes() -> &'static SyntaxSet {
+    SYNTAXES.get_or_init(SyntaxSet::load_defaults_newlines)
+}
+
+fn themes() -> &'static ThemeSet {
+    THEMES.get_or_init(ThemeSet::load_defaults)
+}
+
+/// Loads the syntax and theme sets now.
+pub fn warm_up() {
+    let _ = syntaxes();
+    let _ = themes();
+}
+
+/// Whether the sets are loaded (for tests and diagnostics).
+pub fn is_loaded() -> bool {
+    SYNTAXES.get().is_some() && THEMES.get().is_some()
+}
+
+/// Whether syntect knows `lang`, without loading anything when it is empty.
+pub fn knows(lang: &str) -> bool {
+    !lang.is_empty() && syntaxes().find_syntax_by_token(lang).is_some()
+}
+
+/// Highlights `lines` (already tab-expanded, without newlines) as `lang` with the syntect theme
+/// `theme_name`. Returns one list of `(style, text)` runs per line, foreground and font style
+/// only (the box supplies the background), or `None` when the language is unknown.
+/// `visible` bytes of each over-long line are highlighted (see [`LONG_LINE`]).
+pub fn highlight(
+    lines: &[String],
+    lang: &str,
+    theme_name: &str,
+    visible: impl Fn(&str) -> usize,
+) -> Option<Vec<Vec<(Style, String)>>> {
+    if lang.is_empty() {
+        return None;
+    }
+    let set = syntaxes();
+    let syntax = set.find_syntax_by_token(lang)?;
+    let themes = themes();
+    let theme = themes
+        .themes
+        .get(theme_name)
+        .or_else(|| themes.themes.get("base16-ocean.dark"))?;
+    let mut hl = HighlightLines::new(syntax, theme);
+    let mut out = Vec::with_capacity(lines.len());
+    let mut buf = String::new();
+    for line in lines {
+        buf.clear();
+        if line.len() > LONG_LINE {
+            buf.push_str(&line[..visible(line)]);
+        } else {
+            buf.push_str(line);
+        }
+        buf.push('\n');
+        let runs = hl.highlight_line(&buf, set).ok()?;
+        let mut styled = Vec::with_capacity(runs.len());
+        for (style, text) in runs {
+            let text = text.strip_suffix('\n').unwrap_or(text);
+            if text.is_empty() {
+                continue;
+            }
+            styled.push((convert(style), text.to_string()));
+        }
+        if line.len() > LONG_LINE {
+            let rest = &line[visible(line)..];
+            if !rest.is_empty() {
+                styled.push((Style::default(), rest.to_string()));
+            }
+        }
+        out.push(styled);
+    }
+    Some(out)
+}
+
+fn convert(style: syntect::highlighting::Style) -> Style {
+    let fg = style.foreground;
+    let mut out = Style::default().fg(Color::Rgb(fg.r, fg.g, fg.b));
+    if style.font_style.contains(FontStyle::BOLD) {
+        out = out.add_modifier(Modifier::BOLD);
+    }
+    if style.font_style.contains(FontStyle::ITALIC) {
+        out = out.add_modifier(Modifier::ITALIC);
+    }
+    if style.font_style.contains(FontStyle::UNDERLINE) {
+        out = out.add_modifier(Modifier::UNDERLINED);
+    }
+    out
+}

@@ -1,0 +1,155 @@
+//! The presenter's event loop: one channel that every source feeds (keys and resizes from an
+//! input thread, kernel events from the interpreters' reader threads, deck reloads from the
+//! watcher, SIGTERM/SIGHUP), one blocking wait, then the whole batch of waiting messages goes
+//! through [`App::update`], effects are carried out, and the frame is drawn once.
+
+use std::path::PathBuf;
+use std::sync::{mpsc, Arc};
+use std::time::{Duration, Instant};
+
+use ratatui::crossterm::event::{self, Event as TermEvent, KeyEventKind};
+use ratatui::crossterm::{execute, terminal};
+
+use crate::app::{App, Effect, Msg};
+use crate::deck::Deck;
+use crate::kernel::pool::{KernelMsg, Pool};
+use crate::kernel::process::ChildMsg;
+use crate::kernel::protocol::{self, Event};
+use crate::theme::Theme;
+use crate::{terminal as term, ui, watcher};
+
+/// Options of the presenter that are not part of the app state.
+pub struct Options {
+    pub start_slide: usize,
+    pub python: Option<PathBuf>,
+    pub expose: bool,
+}
+
+/// Messages handled before one draw; bounds the latency of a key press under an output flood.
+const BATCH: usize = 20_000;
+
+/// Presents `deck` until the speaker quits.
+pub fn present(deck: Deck, theme: Theme, opts: Options) -> anyhow::Result<()> {
+    let deck_path = deck.path.clone();
+    let mut app = App::new(deck, theme, opts.start_slide);
+    app.notice = app.deck.warnings.first().cloned();
+    let started = Instant::now();
+    let mut terminal = term::init()?;
+    let _guard = term::Guard;
+    draw(&mut terminal, &app)?;
+
+    let (tx, rx) = mpsc::channel::<Msg>();
+    spawn_input(tx.clone());
+    spawn_signals(tx.clone())?;
+    let reload_tx = tx.clone();
+    let _watcher = watcher::watch(&deck_path, move |r| {
+        let _ = reload_tx.send(Msg::DeckReloaded(r));
+    })
+    .ok();
+    let kernel_tx = tx.clone();
+    let mut pool = Pool::new(Arc::new(move |m| {
+        let _ = kernel_tx.send(Msg::Kernel(m));
+    }));
+    pool.resolve_in_background(opts.python.clone());
+    // Highlighting sets load off the first frame's path, before the first code slide needs them.
+    std::thread::spawn(crate::render::warm_up);
+    drop(tx);
+
+    let mut batch = Vec::new();
+    while !app.quit {
+        let wait = if app.is_running() {
+            Duration::from_millis(100)
+        } else {
+            Duration::from_millis(1000 - (started.elapsed().as_millis() % 1000) as u64)
+        };
+        match rx.recv_timeout(wait) {
+            Ok(m) => batch.push(m),
+            Err(mpsc::RecvTimeoutError::Timeout) => {}
+            Err(mpsc::RecvTimeoutError::Disconnected) => break,
+        }
+        while batch.len() < BATCH {
+            match rx.try_recv() {
+                Ok(m) => batch.push(m),
+                Err(_) => break,
+            }
+        }
+        for msg in batch.drain(..) {
+            observe(&mut pool, &msg);
+            for effect in app.update(msg) {
+                carry_out(effect, &mut app, &mut pool, opts.expose);
+            }
+        }
+        app.update(Msg::Tick {
+            talk: started.elapsed(),
+        });
+        if !app.quit {
+            draw(&mut terminal, &app)?;
+        }
+    }
+    pool.shutdown();
+    Ok(())
+}
+
+/// Draws one frame inside a synchronized update, so the terminal shows it whole.
+fn draw(terminal: &mut term::Term, app: &App) -> std::io::Result<()> {
+    execute!(std::io::stdout(), terminal::BeginSynchronizedUpdate)?;
+    terminal.draw(|f| ui::draw(app, f))?;
+    execute!(std::io::stdout(), terminal::EndSynchronizedUpdate)?;
+    Ok(())
+}
+
+/// Kernel bookkeeping that belongs to the pool rather than to the app state.
+fn observe(pool: &mut Pool, msg: &Msg) {
+    match msg {
+        Msg::Kernel(KernelMsg::Resolved(r)) => pool.set_interpreter(r.clone()),
+        Msg::Kernel(KernelMsg::Child(id, ChildMsg::Event(Event::Ready { .. }))) => pool.ready(*id),
+        Msg::Kernel(KernelMsg::Child(id, ChildMsg::Exited { .. })) => pool.exited(*id),
+        _ => {}
+    }
+}
+
+fn carry_out(effect: Effect, app: &mut App, pool: &mut Pool, expose: bool) {
+    match effect {
+        Effect::Run(slide) => {
+            let command = protocol::run_command(&app.deck, slide, expose);
+            let result = match pool.unavailable() {
+                Some(why) => Err(why.to_string()),
+                None if pool.interpreter().is_none() => {
+                    Err("Python is still being set up; try again in a moment".into())
+                }
+                None => pool.run(&command),
+            };
+            for e in app.update(Msg::RunStarted { slide, result }) {
+                carry_out(e, app, pool, expose);
+            }
+        }
+        Effect::Stop => pool.stop(),
+        Effect::KillCurrent => pool.kill_current(),
+        Effect::Quit => pool.shutdown(),
+    }
+}
+
+fn spawn_input(tx: mpsc::Sender<Msg>) {
+    std::thread::spawn(move || loop {
+        let msg = match event::read() {
+            Ok(TermEvent::Key(k)) if k.kind != KeyEventKind::Release => Msg::Key(k),
+            Ok(TermEvent::Resize(w, h)) => Msg::Resize(w, h),
+            Ok(_) => continue,
+            Err(_) => Msg::Terminate,
+        };
+        if tx.send(msg).is_err() {
+            break;
+        }
+    });
+}
+
+fn spawn_signals(tx: mpsc::Sender<Msg>) -> std::io::Result<()> {
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+    let mut signals = signal_hook::iterator::Signals::new([SIGTERM, SIGHUP, SIGINT])?;
+    std::thread::spawn(move || {
+        if signals.forever().next().is_some() {
+            let _ = tx.send(Msg::Terminate);
+        }
+    });
+    Ok(())
+}

@@ -1,0 +1,136 @@
+//! Drawing: a pure function of the app state onto a ratatui frame. The screen is the slide
+//! (centred), the output pane of a run (under the slide when it fits, beside it otherwise), a
+//! status bar, and the help overlay.
+
+mod help;
+mod output;
+mod status;
+mod text;
+
+pub use text::buffer_text;
+
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Style;
+use ratatui::text::Line;
+use ratatui::widgets::Paragraph;
+use ratatui::Frame;
+
+use crate::app::App;
+
+/// Rows the output pane needs at least to be worth showing under the slide.
+const OUTPUT_MIN_ROWS: u16 = 8;
+/// Below this many columns the output pane never goes beside the slide.
+const SIDE_BY_SIDE_MIN_COLS: u16 = 110;
+
+/// Draws the whole screen for `app`.
+pub fn draw(app: &App, frame: &mut Frame) {
+    let area = frame.area();
+    if area.width < 10 || area.height < 3 {
+        frame.render_widget(Paragraph::new("window too small"), area);
+        return;
+    }
+    frame
+        .buffer_mut()
+        .set_style(area, Style::default().fg(app.theme.text));
+    let [main, bar] = Layout::vertical([Constraint::Min(1), Constraint::Length(1)]).areas(area);
+    status::draw(app, frame, bar);
+
+    let output = app.current_output();
+    match output {
+        None => draw_slide(app, frame, main),
+        Some(out) => {
+            let (slide_area, out_area) = split(app, main);
+            draw_slide(app, frame, slide_area);
+            output::draw(app, out, frame, out_area);
+        }
+    }
+    if app.help {
+        help::draw(app, frame, area);
+    }
+}
+
+/// The slide's part of `area` after margins: one column in twenty-five each side (at least 2),
+/// one row top and bottom.
+fn margins(area: Rect) -> Rect {
+    let side = (area.width / 25).max(2);
+    let inner_w = area.width.saturating_sub(2 * side);
+    let (top, inner_h) = if area.height > 6 {
+        (1, area.height - 2)
+    } else {
+        (0, area.height)
+    };
+    Rect::new(area.x + side, area.y + top, inner_w, inner_h)
+}
+
+/// Splits `main` between the slide and its output pane.
+fn split(app: &App, main: Rect) -> (Rect, Rect) {
+    let inner = margins(main);
+    let needed = app.layout(app.current, inner.width).lines.len() as u16 + 2;
+    if needed + OUTPUT_MIN_ROWS <= main.height {
+        let [s, o] =
+            Layout::vertical([Constraint::Length(needed), Constraint::Min(OUTPUT_MIN_ROWS)])
+                .areas(main);
+        (s, o)
+    } else if main.width >= SIDE_BY_SIDE_MIN_COLS {
+        let [s, o] = Layout::horizontal([Constraint::Percentage(55), Constraint::Percentage(45)])
+            .areas(main);
+        (s, o)
+    } else {
+        let keep = main.height.saturating_sub(OUTPUT_MIN_ROWS).max(main.height / 2);
+        let [s, o] =
+            Layout::vertical([Constraint::Length(keep), Constraint::Min(1)]).areas(main);
+        (s, o)
+    }
+}
+
+/// Draws the current slide centred in `area`, scrolled by `app.scroll` when it is too tall.
+fn draw_slide(app: &App, frame: &mut Frame, area: Rect) {
+    let inner = margins(area);
+    if inner.width == 0 || inner.height == 0 {
+        return;
+    }
+    let layout = app.layout(app.current, inner.width);
+    let total = layout.lines.len() as u16;
+    let mut notices: Vec<&str> = layout.notices.iter().map(String::as_str).collect();
+    let height = inner.height.saturating_sub(u16::from(!notices.is_empty()));
+    let overflow = total.saturating_sub(height);
+    let scroll = app.scroll.min(overflow);
+    let shown = total.min(height);
+    let width = layout.width.min(inner.width);
+    let x = inner.x + (inner.width - width) / 2;
+    let y = inner.y + (height - shown) / 2;
+    let block = Rect::new(x, y, width, shown);
+    let visible: Vec<Line> = layout
+        .lines
+        .iter()
+        .skip(scroll as usize)
+        .take(shown as usize)
+        .cloned()
+        .collect();
+    frame.render_widget(Paragraph::new(visible), block);
+
+    let dim = Style::default().fg(app.theme.dim);
+    let right = inner.x + inner.width;
+    if scroll > 0 {
+        put_right(frame, right, inner.y, "▲ k", dim);
+    }
+    if scroll < overflow {
+        let more = format!("▼ {} more (j)", overflow - scroll);
+        put_right(frame, right, inner.y + height.saturating_sub(1), &more, dim);
+    }
+    if let Some(first) = notices.first_mut() {
+        let line = Line::styled(format!("⚠ {first}"), Style::default().fg(app.theme.dim));
+        let row = Rect::new(inner.x, inner.y + inner.height - 1, inner.width, 1);
+        frame.render_widget(Paragraph::new(line).centered(), row);
+    }
+}
+
+/// Writes `text` so that it ends at column `right`.
+fn put_right(frame: &mut Frame, right: u16, y: u16, text: &str, style: Style) {
+    let w = unicode_width::UnicodeWidthStr::width(text) as u16;
+    let x = right.saturating_sub(w);
+    frame.buffer_mut().set_string(x, y, text, style);
+}
+
+#[cfg(test)]
+mod tests;

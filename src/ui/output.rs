@@ -1,0 +1,192 @@
+//! The output pane of a run: newest lines at the bottom (following them unless scrolled), each
+//! with its time and the task that printed it in the task's colour; info and error lines set
+//! apart. Only the rows that fit are laid out, so a 10,000-line scrollback draws as fast as a
+//! short one.
+
+use ratatui::layout::Rect;
+use ratatui::style::{Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Paragraph};
+use ratatui::Frame;
+use unicode_width::UnicodeWidthChar;
+
+use crate::app::output::{OutLine, RunOutput, RunStatus, Source};
+use crate::app::App;
+
+/// Widest task label column before names are cut.
+const LABEL_MAX: usize = 18;
+
+pub fn draw(app: &App, out: &RunOutput, frame: &mut Frame, area: Rect) {
+    let theme = &app.theme;
+    let title = match &out.status {
+        RunStatus::Starting => " output · starting… ".to_string(),
+        RunStatus::Running => format!(" output · running {:.1} s · Esc stops ", out.last_t),
+        RunStatus::Ok => format!(" output · done in {:.2} s ", out.last_t),
+        RunStatus::Error => " output · error ".to_string(),
+        RunStatus::Stopped => " output · stopped ".to_string(),
+        RunStatus::Died(why) => format!(" output · {why} "),
+    };
+    let block = Block::new()
+        .borders(Borders::TOP)
+        .border_style(Style::default().fg(theme.dim))
+        .title(Span::styled(title, Style::default().fg(theme.accent)));
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let side = (area.width / 25).max(1);
+    let inner = Rect::new(
+        inner.x + side,
+        inner.y,
+        inner.width.saturating_sub(2 * side),
+        inner.height,
+    );
+    if inner.width < 8 || inner.height == 0 {
+        return;
+    }
+
+    let label_w = out
+        .tasks
+        .values()
+        .map(|t| t.name.chars().count())
+        .max()
+        .unwrap_or(0)
+        .clamp(4, LABEL_MAX);
+    let rows = visible_rows(app, out, label_w, inner.width as usize, inner.height as usize);
+    let scrolled = app.output_scroll > 0;
+    frame.render_widget(Paragraph::new(rows), inner);
+    if out.dropped > 0 || scrolled {
+        let mut note = String::new();
+        if out.dropped > 0 {
+            note.push_str(&format!(" {} earlier lines dropped ", out.dropped));
+        }
+        if scrolled {
+            note.push_str(" scrolled: ] to follow ");
+        }
+        let w = note.chars().count() as u16;
+        let x = area.x + area.width.saturating_sub(w + 1);
+        frame
+            .buffer_mut()
+            .set_string(x, area.y, note, Style::default().fg(theme.dim));
+    }
+}
+
+/// Lays out the rows that fit, from the newest line (minus the scroll offset) upwards.
+fn visible_rows(
+    app: &App,
+    out: &RunOutput,
+    label_w: usize,
+    width: usize,
+    height: usize,
+) -> Vec<Line<'static>> {
+    let mut rows: Vec<Line<'static>> = Vec::with_capacity(height);
+    let skip = app.output_scroll.min(out.lines.len().saturating_sub(1));
+    for line in out.lines.iter().rev().skip(skip) {
+        let mut wrapped = line_rows(app, out, line, label_w, width);
+        while let Some(row) = wrapped.pop() {
+            rows.push(row);
+            if rows.len() == height {
+                rows.reverse();
+                return rows;
+            }
+        }
+    }
+    rows.reverse();
+    rows
+}
+
+/// One output line as screen rows: a prefix (time, task) then the text, wrapped by cells.
+fn line_rows(
+    app: &App,
+    out: &RunOutput,
+    line: &OutLine,
+    label_w: usize,
+    width: usize,
+) -> Vec<Line<'static>> {
+    let theme = &app.theme;
+    let mut prefix: Vec<Span<'static>> = Vec::new();
+    if app.show_times {
+        prefix.push(Span::styled(
+            format!("{:>6.2} ", line.t),
+            Style::default().fg(theme.dim),
+        ));
+    }
+    let (label, text_style) = match &line.source {
+        Source::Task { task, stderr } => {
+            let (name, color) = match task.and_then(|id| out.tasks.get(&id)) {
+                Some(t) => (t.name.clone(), theme.task_color(t.index)),
+                None => (String::new(), theme.dim),
+            };
+            let style = if *stderr {
+                Style::default().fg(theme.error)
+            } else {
+                Style::default().fg(theme.text)
+            };
+            (Span::styled(fit(&name, label_w), Style::default().fg(color)), style)
+        }
+        Source::Raw { stderr } => (
+            Span::styled(
+                fit(if *stderr { "stderr" } else { "stdout" }, label_w),
+                Style::default().fg(theme.dim),
+            ),
+            Style::default().fg(if *stderr { theme.error } else { theme.text }),
+        ),
+        Source::Info => (
+            Span::styled(fit("·", label_w), Style::default().fg(theme.dim)),
+            Style::default().fg(theme.dim).add_modifier(Modifier::ITALIC),
+        ),
+        Source::Error => (
+            Span::styled(fit("!", label_w), Style::default().fg(theme.error)),
+            Style::default().fg(theme.error),
+        ),
+    };
+    prefix.push(label);
+    prefix.push(Span::raw(" "));
+    let prefix_w: usize = prefix.iter().map(Span::width).sum();
+    let text_w = width.saturating_sub(prefix_w).max(8);
+    let pieces = wrap_cells(&line.text, text_w);
+    let mut rows = Vec::with_capacity(pieces.len());
+    for (i, piece) in pieces.into_iter().enumerate() {
+        let mut spans = if i == 0 {
+            prefix.clone()
+        } else {
+            vec![Span::raw(" ".repeat(prefix_w))]
+        };
+        spans.push(Span::styled(piece, text_style));
+        rows.push(Line::from(spans));
+    }
+    rows
+}
+
+/// `s` cut or padded to exactly `w` columns.
+fn fit(s: &str, w: usize) -> String {
+    let mut out = String::new();
+    let mut used = 0;
+    for c in s.chars() {
+        let cw = c.width().unwrap_or(0);
+        if used + cw > w {
+            out.pop();
+            out.push('…');
+            used = w;
+            break;
+        }
+        out.push(c);
+        used += cw;
+    }
+    out.push_str(&" ".repeat(w.saturating_sub(used)));
+    out
+}
+
+/// Splits text into pieces of at most `w` cells (hard wrap; output is not prose).
+fn wrap_cells(text: &str, w: usize) -> Vec<String> {
+    let mut pieces = vec![String::new()];
+    let mut used = 0;
+    for c in text.chars() {
+        let cw = c.width().unwrap_or(0);
+        if used + cw > w {
+            pieces.push(String::new());
+            used = 0;
+        }
+        pieces.last_mut().expect("never empty").push(c);
+        used += cw;
+    }
+    pieces
+}
