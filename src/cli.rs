@@ -115,12 +115,16 @@ pub fn main() -> i32 {
                 let _ = e.print();
                 return 0;
             }
+            // clap's message spans lines (e.g. the missing arguments under a heading); the
+            // part before the usage block is joined into the one line we promise.
             let text = e.to_string();
-            let first = text
+            let first: Vec<&str> = text
                 .lines()
-                .next()
-                .unwrap_or("bad arguments")
-                .trim_start_matches("error: ");
+                .map(str::trim)
+                .take_while(|l| !l.is_empty() && !l.starts_with("Usage:"))
+                .collect();
+            let first = first.join(" ");
+            let first = first.trim_start_matches("error: ");
             eprintln!("trio-present: {first} (see --help)");
             return 2;
         }

@@ -32,7 +32,6 @@ const BATCH: usize = 20_000;
 pub fn present(deck: Deck, theme: Theme, opts: Options) -> anyhow::Result<()> {
     let deck_path = deck.path.clone();
     let mut app = App::new(deck, theme, opts.start_slide);
-    app.notice = app.deck.warnings.first().cloned();
     let started = Instant::now();
     let mut terminal = term::init()?;
     let _guard = term::Guard;

@@ -85,6 +85,7 @@ pub struct App {
 impl App {
     pub fn new(deck: Deck, theme: Theme, start_slide: usize) -> App {
         let current = start_slide.saturating_sub(1).min(deck.slides.len() - 1);
+        let notice = deck.warnings.first().cloned();
         App {
             deck,
             theme,
@@ -93,7 +94,7 @@ impl App {
             help: false,
             typed: String::new(),
             talk_clock: Duration::ZERO,
-            notice: None,
+            notice,
             outputs: HashMap::new(),
             running: None,
             kernel: KernelState::Resolving("finding Python…".into()),

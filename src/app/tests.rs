@@ -1,0 +1,184 @@
+use super::*;
+use crate::kernel::process::ChildMsg;
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+pub fn reference_app(slide: usize) -> App {
+    let deck = Deck::parse(
+        std::path::Path::new("slides/trio.md"),
+        include_str!("../../slides/trio.md"),
+    )
+    .unwrap();
+    App::new(deck, Theme::load("dark").unwrap(), slide)
+}
+
+fn key(app: &mut App, code: KeyCode) -> Vec<Effect> {
+    app.update(Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)))
+}
+
+fn ctrl(app: &mut App, c: char) -> Vec<Effect> {
+    app.update(Msg::Key(KeyEvent::new(
+        KeyCode::Char(c),
+        KeyModifiers::CONTROL,
+    )))
+}
+
+#[test]
+fn navigation_keys() {
+    let mut app = reference_app(1);
+    for code in [
+        KeyCode::Right,
+        KeyCode::Char(' '),
+        KeyCode::Char('l'),
+        KeyCode::Char('n'),
+        KeyCode::PageDown,
+    ] {
+        key(&mut app, code);
+    }
+    assert_eq!(app.slide_number(), 6);
+    for code in [
+        KeyCode::Left,
+        KeyCode::Backspace,
+        KeyCode::Char('h'),
+        KeyCode::Char('p'),
+    ] {
+        key(&mut app, code);
+    }
+    assert_eq!(app.slide_number(), 2);
+    key(&mut app, KeyCode::PageUp);
+    key(&mut app, KeyCode::PageUp);
+    assert_eq!(app.slide_number(), 1, "clamped at the first slide");
+    key(&mut app, KeyCode::End);
+    assert_eq!(app.slide_number(), 57);
+    key(&mut app, KeyCode::Right);
+    assert_eq!(app.slide_number(), 57, "clamped at the last slide");
+    key(&mut app, KeyCode::Home);
+    assert_eq!(app.slide_number(), 1);
+    key(&mut app, KeyCode::Char('G'));
+    assert_eq!(app.slide_number(), 57);
+    key(&mut app, KeyCode::Char('g'));
+    assert_eq!(app.slide_number(), 1);
+}
+
+#[test]
+fn number_then_enter_jumps() {
+    let mut app = reference_app(1);
+    key(&mut app, KeyCode::Char('3'));
+    key(&mut app, KeyCode::Char('3'));
+    assert_eq!(app.typed, "33");
+    assert!(key(&mut app, KeyCode::Enter).is_empty());
+    assert_eq!(app.slide_number(), 33);
+    key(&mut app, KeyCode::Char('9'));
+    key(&mut app, KeyCode::Char('9'));
+    key(&mut app, KeyCode::Enter);
+    assert_eq!(app.slide_number(), 33);
+    assert!(app.notice.as_deref().unwrap().contains("no slide 99"));
+}
+
+#[test]
+fn run_keys_only_run_exec_slides() {
+    let mut app = reference_app(12);
+    assert_eq!(key(&mut app, KeyCode::Char('r')), vec![Effect::Run(12)]);
+    assert_eq!(ctrl(&mut app, 'e'), vec![Effect::Run(12)]);
+    assert_eq!(key(&mut app, KeyCode::Enter), vec![Effect::Run(12)]);
+    let mut app = reference_app(13);
+    assert!(key(&mut app, KeyCode::Char('r')).is_empty());
+    assert!(app.notice.is_some());
+}
+
+fn start_run(app: &mut App, slide: usize, child: u64) {
+    app.update(Msg::RunStarted {
+        slide,
+        result: Ok(child),
+    });
+}
+
+#[test]
+fn ctrl_c_stops_a_run_and_quits_when_idle() {
+    let mut app = reference_app(12);
+    start_run(&mut app, 12, 7);
+    assert!(app.is_running());
+    assert_eq!(ctrl(&mut app, 'c'), vec![Effect::Stop]);
+    assert!(!app.quit);
+    app.update(Msg::Kernel(KernelMsg::Child(
+        7,
+        ChildMsg::Exited {
+            code: None,
+            signal: Some(9),
+            done: false,
+        },
+    )));
+    assert!(!app.is_running());
+    assert_eq!(app.current_output().unwrap().status, RunStatus::Stopped);
+    assert_eq!(ctrl(&mut app, 'c'), vec![Effect::Quit]);
+    assert!(app.quit);
+}
+
+#[test]
+fn leaving_a_slide_stops_its_run_and_keeps_its_output() {
+    let mut app = reference_app(12);
+    start_run(&mut app, 12, 3);
+    app.update(Msg::Kernel(KernelMsg::Child(
+        3,
+        ChildMsg::Event(Event::Out {
+            t: 0.01,
+            task: None,
+            stream: "stdout".into(),
+            text: "hello\n".into(),
+        }),
+    )));
+    assert_eq!(key(&mut app, KeyCode::Right), vec![Effect::Stop]);
+    assert!(app.current_output().is_none());
+    key(&mut app, KeyCode::Left);
+    assert_eq!(app.current_output().unwrap().lines[0].text, "hello");
+}
+
+#[test]
+fn events_of_a_replaced_run_are_ignored() {
+    let mut app = reference_app(12);
+    start_run(&mut app, 12, 1);
+    start_run(&mut app, 12, 2);
+    app.update(Msg::Kernel(KernelMsg::Child(
+        1,
+        ChildMsg::Event(Event::Info {
+            t: 0.0,
+            text: "old".into(),
+        }),
+    )));
+    assert!(app.current_output().unwrap().lines.is_empty());
+}
+
+#[test]
+fn help_toggles_and_any_key_closes_it() {
+    let mut app = reference_app(1);
+    key(&mut app, KeyCode::Char('?'));
+    assert!(app.help);
+    key(&mut app, KeyCode::Right);
+    assert!(!app.help);
+    assert_eq!(app.slide_number(), 2, "the key still acts");
+    key(&mut app, KeyCode::Char('?'));
+    key(&mut app, KeyCode::Esc);
+    assert!(!app.help);
+}
+
+#[test]
+fn reload_keeps_the_slide_clamped_and_bad_reload_keeps_the_deck() {
+    let mut app = reference_app(40);
+    let small = Deck::parse(std::path::Path::new("x.md"), "# a\n====\nb\n").unwrap();
+    app.update(Msg::DeckReloaded(Ok(small)));
+    assert_eq!(app.slide_number(), 2);
+    app.update(Msg::DeckReloaded(Err("x.md: not valid UTF-8".into())));
+    assert_eq!(app.deck.slides.len(), 2);
+    assert!(app.notice.as_deref().unwrap().contains("reload failed"));
+}
+
+#[test]
+fn run_that_cannot_start_says_why() {
+    let mut app = reference_app(12);
+    app.update(Msg::RunStarted {
+        slide: 12,
+        result: Err("python3 not found on PATH".into()),
+    });
+    let out = app.current_output().unwrap();
+    assert!(out.lines[0].text.contains("python3 not found"));
+    assert!(!app.is_running());
+}

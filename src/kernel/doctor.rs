@@ -44,7 +44,11 @@ pub(crate) fn run_with(
     let own = match python::probe_choice(choice, &[]) {
         Ok(p) => p,
         Err(e) => {
-            say!("python:  {} (from {})", choice.path.display(), choice.origin);
+            say!(
+                "python:  {} (from {})",
+                choice.path.display(),
+                choice.origin
+            );
             say!("FAIL: {e}");
             return 1;
         }
@@ -72,7 +76,10 @@ pub(crate) fn run_with(
     let interp = match resolved {
         Ok((interp, _)) => interp,
         Err(e @ PythonError::NotInstalled { .. }) => {
-            say!("trio:    missing; your environment has {}", own.trio_summary());
+            say!(
+                "trio:    missing; your environment has {}",
+                own.trio_summary()
+            );
             say!("FAIL: {e}");
             return 1;
         }
@@ -163,7 +170,10 @@ mod tests {
         eprintln!("{text}");
         assert_eq!(code, 0, "{text}");
         let probe = python::probe(&python::choose_python(None).path, None).unwrap();
-        assert!(text.contains(&format!("Python {}", probe.version)), "{text}");
+        assert!(
+            text.contains(&format!("Python {}", probe.version)),
+            "{text}"
+        );
         assert!(text.contains("PASS"), "{text}");
     }
 
@@ -185,10 +195,14 @@ mod tests {
     #[test]
     fn doctor_reports_missing_python() {
         let cache = tempfile::tempdir().unwrap();
-        let choice = python::choose_python_from(Some(Path::new("/no/such/python")), None, None, None);
+        let choice =
+            python::choose_python_from(Some(Path::new("/no/such/python")), None, None, None);
         let mut out = Vec::new();
         assert_eq!(run_with(cache.path(), &choice, false, &mut out), 1);
         let text = String::from_utf8(out).unwrap();
-        assert!(text.contains("FAIL: --python /no/such/python: no such file"), "{text}");
+        assert!(
+            text.contains("FAIL: --python /no/such/python: no such file"),
+            "{text}"
+        );
     }
 }

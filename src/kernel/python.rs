@@ -130,7 +130,9 @@ impl Probe {
     /// One line about the trio this probe saw, e.g. `trio 0.22.2 at /x/trio (too old, need 0.23+)`.
     pub fn trio_summary(&self) -> String {
         match &self.trio {
-            Some(t) if t.is_recent() => format!("trio {} at {}", t.version, package_dir(t).display()),
+            Some(t) if t.is_recent() => {
+                format!("trio {} at {}", t.version, package_dir(t).display())
+            }
             Some(t) => format!(
                 "trio {} at {} (too old, need {}.{}+)",
                 t.version,
@@ -399,8 +401,14 @@ fn run_limited(cmd: &mut Command, limit: Duration) -> io::Result<Ran> {
     let mut child = cmd.spawn()?;
     let (tx, rx) = mpsc::channel::<(usize, Vec<u8>)>();
     let pipes: [Option<Box<dyn Read + Send>>; 2] = [
-        child.stdout.take().map(|p| Box::new(p) as Box<dyn Read + Send>),
-        child.stderr.take().map(|p| Box::new(p) as Box<dyn Read + Send>),
+        child
+            .stdout
+            .take()
+            .map(|p| Box::new(p) as Box<dyn Read + Send>),
+        child
+            .stderr
+            .take()
+            .map(|p| Box::new(p) as Box<dyn Read + Send>),
     ];
     let mut open = 0;
     for (i, pipe) in pipes.into_iter().enumerate() {
@@ -473,9 +481,8 @@ fn kill_tree(child: &mut std::process::Child) {
 fn last_line(stderr: &str) -> String {
     let lines = || stderr.lines().map(str::trim).filter(|l| !l.is_empty());
     lines()
-        .filter(|l| !l.starts_with("WARNING:") && !l.starts_with("[notice]"))
-        .last()
-        .or_else(|| lines().last())
+        .rfind(|l| !l.starts_with("WARNING:") && !l.starts_with("[notice]"))
+        .or_else(|| lines().next_back())
         .unwrap_or("no error output")
         .to_string()
 }
@@ -610,7 +617,12 @@ fn probe_with(
         detail,
     };
     match ran.status {
-        None => return Err(failed(format!("no answer within {} s", PROBE_TIMEOUT.as_secs()))),
+        None => {
+            return Err(failed(format!(
+                "no answer within {} s",
+                PROBE_TIMEOUT.as_secs()
+            )))
+        }
         Some(st) if !st.success() => return Err(failed(last_line(&ran.stderr))),
         Some(_) => {}
     }
@@ -619,9 +631,14 @@ fn probe_with(
         .lines()
         .rev()
         .find_map(|l| l.strip_prefix(PROBE_MARK))
-        .ok_or_else(|| failed(format!("unexpected output: {}", last_line(&ran.stdout))))?;
-    let raw: RawProbe = serde_json::from_str(line)
-        .map_err(|e| failed(format!("unreadable probe answer ({e})")))?;
+        .ok_or_else(|| {
+            failed(match ran.stdout.trim() {
+                "" => "it printed nothing".to_string(),
+                _ => format!("unexpected output: {}", last_line(&ran.stdout)),
+            })
+        })?;
+    let raw: RawProbe =
+        serde_json::from_str(line).map_err(|e| failed(format!("unreadable probe answer ({e})")))?;
     let v = |i: usize| raw.version.get(i).copied().unwrap_or(0);
     Ok(Probe {
         version: PyVersion {
@@ -650,7 +667,10 @@ fn version_tuple(s: &str) -> Vec<u32> {
 }
 
 fn package_dir(t: &TrioInfo) -> PathBuf {
-    t.file.parent().map(Path::to_path_buf).unwrap_or_else(|| t.file.clone())
+    t.file
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| t.file.clone())
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -689,8 +709,14 @@ pub fn provision_into(
     progress: &mut dyn FnMut(&str),
 ) -> Result<PathBuf, PythonError> {
     let pin = pin_for(probe.version.major, probe.version.minor);
-    provision_spec(cache, python, probe.version, &format!("trio=={pin}"), progress)
-        .map(|(dir, _installed)| dir)
+    provision_spec(
+        cache,
+        python,
+        probe.version,
+        &format!("trio=={pin}"),
+        progress,
+    )
+    .map(|(dir, _installed)| dir)
 }
 
 static TMP_COUNTER: AtomicU64 = AtomicU64::new(0);
@@ -965,7 +991,13 @@ pub(crate) fn resolve_detailed(
     progress: &mut dyn FnMut(&str),
 ) -> Result<(Interpreter, Probe), PythonError> {
     let first = probe_choice(choice, &provisioned_candidates(cache))?;
-    if first.version < (PyVersion { major: MIN_PYTHON.0, minor: MIN_PYTHON.1, micro: 0 }) {
+    if first.version
+        < (PyVersion {
+            major: MIN_PYTHON.0,
+            minor: MIN_PYTHON.1,
+            micro: 0,
+        })
+    {
         return Err(PythonError::TooOld {
             path: choice.path.clone(),
             version: first.version,
@@ -1014,7 +1046,10 @@ pub(crate) fn resolve_detailed(
             cache,
             &exe,
             first.version,
-            &format!("trio=={}", pin_for(first.version.major, first.version.minor)),
+            &format!(
+                "trio=={}",
+                pin_for(first.version.major, first.version.minor)
+            ),
             progress,
         )?;
     }
@@ -1027,7 +1062,11 @@ pub(crate) fn resolve_detailed(
         }
         Some(t) => Err(PythonError::Broken {
             dir: dir.clone(),
-            detail: format!("imported trio {} from {} instead", t.version, t.file.display()),
+            detail: format!(
+                "imported trio {} from {} instead",
+                t.version,
+                t.file.display()
+            ),
         }),
         None => Err(PythonError::Broken {
             dir: dir.clone(),
@@ -1046,7 +1085,11 @@ mod tests {
     /// The real interpreter of this machine, as the presenter would pick it.
     fn real_python() -> PathBuf {
         let choice = choose_python(None);
-        assert_ne!(choice.origin, PythonOrigin::NotOnPath, "tests need python3 on PATH");
+        assert_ne!(
+            choice.origin,
+            PythonOrigin::NotOnPath,
+            "tests need python3 on PATH"
+        );
         choice.path
     }
 
@@ -1085,21 +1128,61 @@ mod tests {
             Some(venv.clone().into()),
             Some(path_var.clone()),
         );
-        assert_eq!(c, PythonChoice { path: "/cli/py".into(), origin: PythonOrigin::Cli });
+        assert_eq!(
+            c,
+            PythonChoice {
+                path: "/cli/py".into(),
+                origin: PythonOrigin::Cli
+            }
+        );
 
-        let c = choose_python_from(None, s("/env/py"), Some(venv.clone().into()), Some(path_var.clone()));
-        assert_eq!(c, PythonChoice { path: "/env/py".into(), origin: PythonOrigin::EnvVar });
+        let c = choose_python_from(
+            None,
+            s("/env/py"),
+            Some(venv.clone().into()),
+            Some(path_var.clone()),
+        );
+        assert_eq!(
+            c,
+            PythonChoice {
+                path: "/env/py".into(),
+                origin: PythonOrigin::EnvVar
+            }
+        );
 
         // Empty counts as unset.
-        let c = choose_python_from(None, s(""), Some(venv.clone().into()), Some(path_var.clone()));
-        assert_eq!(c, PythonChoice { path: venv_py, origin: PythonOrigin::VirtualEnv });
+        let c = choose_python_from(
+            None,
+            s(""),
+            Some(venv.clone().into()),
+            Some(path_var.clone()),
+        );
+        assert_eq!(
+            c,
+            PythonChoice {
+                path: venv_py,
+                origin: PythonOrigin::VirtualEnv
+            }
+        );
 
         // A stale virtualenv falls through to PATH.
         let c = choose_python_from(None, None, s("/no/such/venv"), Some(path_var.clone()));
-        assert_eq!(c, PythonChoice { path: on_path, origin: PythonOrigin::Path });
+        assert_eq!(
+            c,
+            PythonChoice {
+                path: on_path,
+                origin: PythonOrigin::Path
+            }
+        );
 
         let c = choose_python_from(None, None, None, Some(tmp.path().join("nothing").into()));
-        assert_eq!(c, PythonChoice { path: "python3".into(), origin: PythonOrigin::NotOnPath });
+        assert_eq!(
+            c,
+            PythonChoice {
+                path: "python3".into(),
+                origin: PythonOrigin::NotOnPath
+            }
+        );
         let c = choose_python_from(None, None, None, None);
         assert_eq!(c.origin, PythonOrigin::NotOnPath);
     }
@@ -1111,7 +1194,10 @@ mod tests {
             PathBuf::from("/x/cache/trio-present")
         );
         // Relative XDG values are invalid and ignored.
-        assert_ne!(cache_dir_from(Some("rel".into())), PathBuf::from("rel/trio-present"));
+        assert_ne!(
+            cache_dir_from(Some("rel".into())),
+            PathBuf::from("rel/trio-present")
+        );
         assert!(cache_dir_from(None).ends_with("trio-present"));
     }
 
@@ -1119,20 +1205,31 @@ mod tests {
     fn versions_and_pins() {
         assert_eq!(version_tuple("0.22.2"), vec![0, 22, 2]);
         assert_eq!(version_tuple("0.23.0rc1"), vec![0, 23, 0]);
-        let t = |v: &str| TrioInfo { version: v.into(), file: "/x/trio/__init__.py".into() };
+        let t = |v: &str| TrioInfo {
+            version: v.into(),
+            file: "/x/trio/__init__.py".into(),
+        };
         assert!(!t("0.22.2").is_recent());
         assert!(t("0.23.0").is_recent());
         assert!(t("1.0").is_recent());
         assert_eq!(pin_for(3, 9), "0.31.0");
         assert_eq!(pin_for(3, 13), "0.35.0");
-        let v = PyVersion { major: 3, minor: 11, micro: 7 };
+        let v = PyVersion {
+            major: 3,
+            minor: 11,
+            micro: 7,
+        };
         assert_eq!(provision_dir_name(v), "py3.11-trio0.35.0");
     }
 
     #[test]
     fn last_line_skips_pip_noise() {
-        let err = "ERROR: No matching distribution found for trio==9\nWARNING: Running pip as root\n";
-        assert_eq!(last_line(err), "ERROR: No matching distribution found for trio==9");
+        let err =
+            "ERROR: No matching distribution found for trio==9\nWARNING: Running pip as root\n";
+        assert_eq!(
+            last_line(err),
+            "ERROR: No matching distribution found for trio==9"
+        );
         assert_eq!(last_line(""), "no error output");
     }
 
@@ -1145,17 +1242,32 @@ mod tests {
         let choice = choose_python_from(None, None, None, Some(tmp.path().into()));
         let e = resolve_in(tmp.path(), &choice, &mut |_| {}).unwrap_err();
         let msg = e.to_string();
-        assert_eq!(msg, "python3 not found on PATH; install Python 3.9+ or pass --python PATH");
+        assert_eq!(
+            msg,
+            "python3 not found on PATH; install Python 3.9+ or pass --python PATH"
+        );
 
         let choice = choose_python_from(Some(Path::new("/no/such/py")), None, None, None);
-        let msg = resolve_in(tmp.path(), &choice, &mut |_| {}).unwrap_err().to_string();
-        assert!(msg.contains("--python /no/such/py") && !msg.contains('\n'), "{msg}");
+        let msg = resolve_in(tmp.path(), &choice, &mut |_| {})
+            .unwrap_err()
+            .to_string();
+        assert!(
+            msg.contains("--python /no/such/py") && !msg.contains('\n'),
+            "{msg}"
+        );
     }
 
     #[test]
     fn probe_reports_version_and_trio() {
         let p = probe(&real_python(), None).unwrap();
-        assert!(p.version >= PyVersion { major: 3, minor: 9, micro: 0 });
+        assert!(
+            p.version
+                >= PyVersion {
+                    major: 3,
+                    minor: 9,
+                    micro: 0
+                }
+        );
         assert!(p.executable.is_absolute());
         assert!(p.trio.is_some() || p.trio_error.is_some());
     }
@@ -1171,7 +1283,10 @@ mod tests {
             cache.path(),
             &python,
             first.version,
-            &format!("trio=={}", pin_for(first.version.major, first.version.minor)),
+            &format!(
+                "trio=={}",
+                pin_for(first.version.major, first.version.minor)
+            ),
             &mut |l| lines.push(l.to_string()),
         )
         .unwrap();
@@ -1237,7 +1352,10 @@ mod tests {
         // The interpreter's command really imports the trio we reported.
         let out = warm
             .command()
-            .args(["-c", "import trio, sys; sys.stdout.write(trio.__version__ + ' ' + trio.__file__)"])
+            .args([
+                "-c",
+                "import trio, sys; sys.stdout.write(trio.__version__ + ' ' + trio.__file__)",
+            ])
             .output()
             .unwrap();
         let text = String::from_utf8_lossy(&out.stdout);
@@ -1268,12 +1386,24 @@ mod tests {
         let python = real_python();
         let first = probe(&python, None).unwrap();
         let cache = tempfile::tempdir().unwrap();
-        let e = provision_spec(cache.path(), &python, first.version, "trio==0.0.0.dev999", &mut |_| {})
-            .unwrap_err();
+        let e = provision_spec(
+            cache.path(),
+            &python,
+            first.version,
+            "trio==0.0.0.dev999",
+            &mut |_| {},
+        )
+        .unwrap_err();
         let msg = e.to_string();
         assert!(matches!(e, PythonError::PipFailed { .. }), "{e:?}");
-        assert!(msg.starts_with("could not install trio with ") && !msg.contains('\n'), "{msg}");
-        assert!(msg.contains("-m pip install trio' or pass --python"), "{msg}");
+        assert!(
+            msg.starts_with("could not install trio with ") && !msg.contains('\n'),
+            "{msg}"
+        );
+        assert!(
+            msg.contains("-m pip install trio' or pass --python"),
+            "{msg}"
+        );
         assert!(no_tmp_left(cache.path()));
     }
 

@@ -35,11 +35,6 @@ pub fn is_loaded() -> bool {
     SYNTAXES.get().is_some() && THEMES.get().is_some()
 }
 
-/// Whether syntect knows `lang`, without loading anything when it is empty.
-pub fn knows(lang: &str) -> bool {
-    !lang.is_empty() && syntaxes().find_syntax_by_token(lang).is_some()
-}
-
 /// Highlights `lines` (already tab-expanded, without newlines) as `lang` with the syntect theme
 /// `theme_name`. Returns one list of `(style, text)` runs per line, foreground and font style
 /// only (the box supplies the background), or `None` when the language is unknown.

@@ -249,11 +249,20 @@ pub fn expand_and_sanitize(line: &str) -> String {
 /// Control characters shown as their Unicode "control picture"; tabs and newlines are kept for
 /// the wrapper to treat as whitespace.
 pub fn sanitize(text: &str) -> std::borrow::Cow<'_, str> {
-    if !text.chars().any(|c| c.is_control() && c != '\t' && c != '\n') {
+    if !text
+        .chars()
+        .any(|c| c.is_control() && c != '\t' && c != '\n')
+    {
         return text.into();
     }
     text.chars()
-        .map(|c| if c == '\t' || c == '\n' { c } else { visible(c) })
+        .map(|c| {
+            if c == '\t' || c == '\n' {
+                c
+            } else {
+                visible(c)
+            }
+        })
         .collect::<String>()
         .into()
 }

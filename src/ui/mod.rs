@@ -91,7 +91,19 @@ fn draw_slide(app: &App, frame: &mut Frame, area: Rect) {
     }
     let layout = app.layout(app.current, inner.width);
     let total = layout.lines.len() as u16;
-    let mut notices: Vec<&str> = layout.notices.iter().map(String::as_str).collect();
+    let slide = &app.deck.slides[app.current];
+    let mut notices: Vec<String> = slide
+        .blocks
+        .iter()
+        .filter(|b| b.unclosed)
+        .map(|b| {
+            format!(
+                "unclosed code fence opened at line {}: it runs to the end of the deck",
+                b.fence_line
+            )
+        })
+        .collect();
+    notices.extend(layout.notices.iter().cloned());
     let height = inner.height.saturating_sub(u16::from(!notices.is_empty()));
     let overflow = total.saturating_sub(height);
     let scroll = app.scroll.min(overflow);
@@ -118,8 +130,8 @@ fn draw_slide(app: &App, frame: &mut Frame, area: Rect) {
         let more = format!("▼ {} more (j)", overflow - scroll);
         put_right(frame, right, inner.y + height.saturating_sub(1), &more, dim);
     }
-    if let Some(first) = notices.first_mut() {
-        let line = Line::styled(format!("⚠ {first}"), Style::default().fg(app.theme.dim));
+    if let Some(first) = notices.first() {
+        let line = Line::styled(format!("⚠ {first}"), Style::default().fg(app.theme.error));
         let row = Rect::new(inner.x, inner.y + inner.height - 1, inner.width, 1);
         frame.render_widget(Paragraph::new(line).centered(), row);
     }
