@@ -25,6 +25,11 @@ pub struct Options {
     pub expose: bool,
 }
 
+/// Start-up work that the first slide does not need (finding Python, warming a spare,
+/// loading highlighting) waits this long, so that it does not compete with the first frame
+/// for the CPU (two cores: ours and the terminal's).
+const BACKGROUND_DELAY: Duration = Duration::from_millis(120);
+
 /// Messages handled before one draw; bounds the latency of a key press under an output flood.
 const BATCH: usize = 20_000;
 
@@ -49,18 +54,25 @@ pub fn present(deck: Deck, theme: Theme, opts: Options) -> anyhow::Result<()> {
     let mut pool = Pool::new(Arc::new(move |m| {
         let _ = kernel_tx.send(Msg::Kernel(m));
     }));
-    pool.resolve_in_background(opts.python.clone());
-    // Highlighting sets load off the first frame's path, before the first code slide needs them.
-    std::thread::spawn(crate::render::warm_up);
     drop(tx);
 
     let mut batch = Vec::new();
+    let mut background_started = false;
     while !app.quit {
-        let wait = if app.is_running() {
+        if !background_started && started.elapsed() >= BACKGROUND_DELAY {
+            background_started = true;
+            pool.resolve_in_background(opts.python.clone());
+            // Highlighting sets load off the first frame's path, before a code slide needs them.
+            std::thread::spawn(crate::render::warm_up);
+        }
+        let mut wait = if app.is_running() {
             Duration::from_millis(100)
         } else {
             Duration::from_millis(1000 - (started.elapsed().as_millis() % 1000) as u64)
         };
+        if !background_started {
+            wait = wait.min(BACKGROUND_DELAY.saturating_sub(started.elapsed()));
+        }
         match rx.recv_timeout(wait) {
             Ok(m) => batch.push(m),
             Err(mpsc::RecvTimeoutError::Timeout) => {}
