@@ -198,7 +198,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
         }) => {
             let deck = load_deck(&deck)?;
             check_slide(&deck, slide)?;
-            if timeout.is_some_and(|t| !(t > 0.0)) {
+            if timeout.is_some_and(|t| t.is_nan() || t <= 0.0) {
                 return Err(usage("--timeout must be a positive number of seconds"));
             }
             let args = crate::headless::RunArgs {

@@ -12,8 +12,8 @@ use syntect::parsing::SyntaxSet;
 static SYNTAXES: OnceLock<SyntaxSet> = OnceLock::new();
 static THEMES: OnceLock<ThemeSet> = OnceLock::new();
 
-/// Lines longer than this (in bytes) are highlighted only up to what is visible: fancy-regex on
-/// a 100 KB line takes seconds, and the rest is clipped anyway.
+/// Lines longer than this (in bytes) are highlighted only up to what is visible: a 100 KB line
+/// costs a few hundred milliseconds of regex matching, and the rest is clipped anyway.
 const LONG_LINE: usize = 2048;
 
 fn syntaxes() -> &'static SyntaxSet {
@@ -24,10 +24,12 @@ fn themes() -> &'static ThemeSet {
     THEMES.get_or_init(ThemeSet::load_defaults)
 }
 
-/// Loads the syntax and theme sets now.
+/// Loads the syntax and theme sets now, and highlights a little Python: syntect compiles each
+/// syntax's regexes on first use, which would otherwise land on the first exec slide.
 pub fn warm_up() {
-    let _ = syntaxes();
-    let _ = themes();
+    const SAMPLE: &str = "async def f(x: int) -> None:\n    await trio.sleep(1)  # c\n    print(f\"{x!r} \\n\", [1, 2.0], {'a': None})\n";
+    let lines: Vec<String> = SAMPLE.lines().map(str::to_string).collect();
+    let _ = highlight(&lines, "python", "base16-ocean.dark", str::len);
 }
 
 /// Whether the sets are loaded (for tests and diagnostics).
@@ -38,7 +40,8 @@ pub fn is_loaded() -> bool {
 /// Highlights `lines` (already tab-expanded, without newlines) as `lang` with the syntect theme
 /// `theme_name`. Returns one list of `(style, text)` runs per line, foreground and font style
 /// only (the box supplies the background), or `None` when the language is unknown.
-/// `visible` bytes of each over-long line are highlighted (see [`LONG_LINE`]).
+/// Of a line longer than [`LONG_LINE`], only the first `visible(line)` bytes are highlighted;
+/// the rest follows unstyled.
 pub fn highlight(
     lines: &[String],
     lang: &str,

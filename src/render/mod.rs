@@ -31,7 +31,7 @@ pub struct SlideLayout {
     pub lines: Vec<Line<'static>>,
     /// Width of the widest line in cells; the caller centres a block of this width.
     pub width: u16,
-    /// Things the speaker should know (e.g. "diagram clipped: 120 columns, screen has 96").
+    /// Things the speaker should know, e.g. "code block clipped: 120 columns wide, 94 visible".
     pub notices: Vec<String>,
 }
 

@@ -29,9 +29,8 @@ pub fn draw(app: &App, frame: &mut Frame) {
         frame.render_widget(Paragraph::new("window too small"), area);
         return;
     }
-    frame
-        .buffer_mut()
-        .set_style(area, Style::default().fg(app.theme.text));
+    let base = Style::default().bg(app.theme.background).fg(app.theme.text);
+    frame.buffer_mut().set_style(area, base);
     let [main, bar] = Layout::vertical([Constraint::Min(1), Constraint::Length(1)]).areas(area);
     status::draw(app, frame, bar);
 

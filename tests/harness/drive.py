@@ -1,0 +1,735 @@
+#!/usr/bin/env python3
+"""Drives src/kernel/harness.py the way the presenter does, for testing it by hand.
+
+    python3 tests/harness/drive.py SLIDE [--deck slides/trio.md] [--cancel-after S]
+                                         [--sigint-after S] [--timeout S]
+    python3 tests/harness/drive.py --source 'print(1)'      # an ad-hoc one-block slide
+    python3 tests/harness/drive.py --selftest [--python python3.13] [--pythonpath DIR]
+
+The harness runs as `python -c <source>` with fd 3 = events, fd 4 = commands, stdin =
+/dev/null, in its own session; events are printed with the time they arrived.
+"""
+
+import argparse
+import json
+import os
+import queue
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+HARNESS = os.path.join(ROOT, "src", "kernel", "harness.py")
+DECK = os.path.join(ROOT, "slides", "trio.md")
+
+
+def split_deck(text):
+    """[(slide number, [(kind, source)])]: slides split on `====` lines outside fences."""
+    slides, blocks, fence, body = [], [], None, []
+    for line in text.split("\n"):
+        if fence is None:
+            if line.strip() == "====":
+                slides.append(blocks)
+                blocks = []
+            elif line.startswith("```"):
+                fence, body = line[3:].strip(), []
+        elif line.startswith("```"):
+            if fence in ("exec", "exechidden"):
+                blocks.append((fence, "\n".join(body) + "\n"))
+            fence = None
+        else:
+            body.append(line)
+    slides.append(blocks)
+    return [(i + 1, b) for i, b in enumerate(slides)]
+
+
+def run_blocks(deck_slides, slide):
+    out = []
+    for number, blocks in deck_slides[:slide]:
+        for i, (_, source) in enumerate(blocks):
+            out.append({"slide": number, "index": i + 1, "of": len(blocks), "source": source,
+                        "setup": number != slide})
+    return out
+
+
+class Harness:
+    def __init__(self, python="python3", pythonpath=None):
+        source = open(HARNESS).read()
+        ev_r, ev_w = os.pipe()
+        cmd_r, cmd_w = os.pipe()
+
+        def place_fds():
+            a, b = os.dup(ev_w), os.dup(cmd_r)
+            os.dup2(a, 3)
+            os.dup2(b, 4)
+
+        env = dict(os.environ, TRIO_PRESENT_EVENTS_FD="3", TRIO_PRESENT_COMMANDS_FD="4")
+        if pythonpath:
+            env["PYTHONPATH"] = pythonpath
+        self.started = time.monotonic()
+        self.proc = subprocess.Popen(
+            [python, "-c", source], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, pass_fds=(3, 4), preexec_fn=place_fds,
+            start_new_session=True, env=env)
+        os.close(ev_w)
+        os.close(cmd_r)
+        self.cmd_w = cmd_w
+        self.events = queue.Queue()
+        self.raw = []
+        self.t_run = None
+        threading.Thread(target=self._read_events, args=(ev_r,), daemon=True).start()
+        for f, name in ((self.proc.stdout, "fd1"), (self.proc.stderr, "fd2")):
+            threading.Thread(target=self._read_raw, args=(f, name), daemon=True).start()
+
+    def _read_events(self, fd):
+        with os.fdopen(fd, "rb") as f:
+            for line in f:
+                now = time.monotonic()
+                try:
+                    ev = json.loads(line)
+                except ValueError:
+                    ev = {"ev": "BAD", "line": line}
+                self.events.put((now, ev))
+        self.events.put((time.monotonic(), None))
+
+    def _read_raw(self, f, name):
+        for line in f:
+            self.raw.append((time.monotonic(), name, line.decode(errors="replace")))
+
+    def send(self, obj):
+        os.write(self.cmd_w, (json.dumps(obj) + "\n").encode())
+
+    def wait_ready(self, timeout=10):
+        now, ev = self.events.get(timeout=timeout)
+        assert ev and ev["ev"] == "ready", ev
+        return ev
+
+    def run(self, slide, blocks, expose=False):
+        self.t_run = time.monotonic()
+        self.send({"cmd": "run", "slide": slide, "blocks": blocks, "expose": expose})
+
+    def sigint(self):
+        os.killpg(self.proc.pid, signal.SIGINT)
+
+    def collect(self, timeout=20, actions=(), echo=False):
+        """Events until `done`/EOF, as (arrival seconds since run, event)."""
+        actions = sorted(actions, key=lambda a: a[0])
+        got = []
+        deadline = time.monotonic() + timeout
+        while True:
+            now = time.monotonic()
+            while actions and now - self.t_run >= actions[0][0]:
+                action = actions.pop(0)[1]
+                if action == "cancel":
+                    self.send({"cmd": "cancel"})
+                elif action == "sigint":
+                    self.sigint()
+                else:
+                    action(self)
+            wait = min([deadline - now] + [a[0] - (now - self.t_run) for a in actions])
+            if wait <= 0:
+                break
+            try:
+                arrived, ev = self.events.get(timeout=wait)
+            except queue.Empty:
+                continue
+            if ev is None:
+                break
+            got.append((arrived - self.t_run, ev))
+            if echo:
+                print_event(arrived - self.t_run, ev)
+            if ev["ev"] == "done":
+                break
+        return got
+
+    def close(self):
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        self.proc.wait()
+        os.close(self.cmd_w)
+
+
+def print_event(t, ev):
+    ev = dict(ev)
+    kind = ev.pop("ev")
+    ht = ev.pop("t", None)
+    if kind == "out":
+        print("[%7.3f h%7.3f] out   task=%s %s %r" % (t, ht, ev["task"], ev["stream"], ev["text"]))
+    elif kind == "error":
+        print("[%7.3f h%7.3f] error slide=%s setup=%s\n%s" % (
+            t, ht, ev["slide"], ev["setup"], ev["traceback"]))
+    else:
+        print("[%7.3f h%7.3f] %-5s %s" % (t, ht if ht is not None else -1, kind,
+                                          json.dumps(ev, ensure_ascii=False)))
+
+
+# ------------------------------------------------------------------------------------------
+# Self-test scenarios
+
+DECK_SLIDES = None
+
+
+def deck_blocks(slide):
+    global DECK_SLIDES
+    if DECK_SLIDES is None:
+        DECK_SLIDES = split_deck(open(DECK).read())
+    return run_blocks(DECK_SLIDES, slide)
+
+
+def adhoc(*sources, setup=()):
+    blocks = [{"slide": 1, "index": i + 1, "of": len(setup), "source": s, "setup": True}
+              for i, s in enumerate(setup)]
+    blocks += [{"slide": 99, "index": i + 1, "of": len(sources), "source": s, "setup": False}
+               for i, s in enumerate(sources)]
+    return blocks
+
+
+class Checker:
+    def __init__(self):
+        self.passed = self.failed = 0
+
+    def check(self, name, cond, detail=""):
+        if cond:
+            self.passed += 1
+            print("  ok   %s" % name)
+        else:
+            self.failed += 1
+            print("  FAIL %s %s" % (name, detail))
+
+
+def outs(events):
+    return [(t, e) for t, e in events if e["ev"] == "out"]
+
+
+def find_out(events, text):
+    for t, e in events:
+        if e["ev"] == "out" and e["text"] == text:
+            return t, e
+    return None, None
+
+
+def done_status(events):
+    for t, e in events:
+        if e["ev"] == "done":
+            return e["status"]
+    return None
+
+
+def tasks(events):
+    return {e["id"]: e for t, e in events if e["ev"] == "task"}
+
+
+def scenario(h, c, slide_or_blocks, slide=99, timeout=20, actions=(), expose=False, verbose=False):
+    if isinstance(slide_or_blocks, int):
+        slide = slide_or_blocks
+        blocks = deck_blocks(slide)
+    else:
+        blocks = slide_or_blocks
+    h.wait_ready()
+    h.run(slide, blocks, expose)
+    events = h.collect(timeout=timeout, actions=actions, echo=verbose)
+    return events
+
+
+def selftest(python, pythonpath, verbose):
+    c = Checker()
+
+    def fresh():
+        return Harness(python, pythonpath)
+
+    def section(title):
+        print("--", title)
+
+    # ---- slide 12
+    section("slide 12")
+    h = fresh()
+    ready = h.wait_ready()
+    print("  ready:", ready, "after %.3fs" % (time.monotonic() - h.started))
+    h.run(12, deck_blocks(12))
+    ev = h.collect(echo=verbose)
+    h.close()
+    ts = tasks(ev)
+    main_id = [i for i, t in ts.items() if t["name"] == "main()"]
+    c.check("main() task", len(main_id) == 1 and ts[main_id[0]]["parent"] is None, ts)
+    main_id = main_id[0] if main_id else None
+    sleepies = {t["name"]: i for i, t in ts.items() if t["name"].startswith("sleepy(")}
+    c.check("five sleepy(i) tasks, parent main", sorted(sleepies) == ["sleepy(%d)" % i for i in range(5)]
+            and all(ts[i]["parent"] == main_id for i in sleepies.values()), ts)
+    for i in range(5):
+        t, e = find_out(ev, "Sleeping for %d seconds\n" % i)
+        c.check("Sleeping for %d at ~0" % i, t is not None and t < 0.3 and e["task"] == sleepies.get("sleepy(%d)" % i), (t, e))
+        t, e = find_out(ev, "Slept %d seconds\n" % i)
+        c.check("Slept %d at ~%d tagged" % (i, i), t is not None and abs(t - i) < 0.3 and e["task"] == sleepies.get("sleepy(%d)" % i), (t, e))
+    t_started, _ = find_out(ev, "Started all tasks\n")
+    t_slept0, _ = find_out(ev, "Slept 0 seconds\n")
+    c.check("Started before Slept", t_started is not None and t_slept0 is not None and
+            [e["text"] for _, e in outs(ev)].index("Started all tasks\n") <
+            [e["text"] for _, e in outs(ev)].index("Slept 0 seconds\n"))
+    texts = [e["text"] for _, e in outs(ev)]
+    t_all, _ = find_out(ev, "All done\n")
+    c.check("All done last at ~4", texts and texts[-1] == "All done\n" and abs(t_all - 4) < 0.3, (t_all, texts[-1:]))
+    exits = [e for _, e in ev if e["ev"] == "task_exit"]
+    c.check("task_exit ok for all", len(exits) == 6 and all(e["outcome"] == "ok" for e in exits), exits)
+    c.check("info running main()", any(e["ev"] == "info" and e["text"] == "running main()" for _, e in ev))
+    c.check("done ok", done_status(ev) == "ok")
+    ht = [e["t"] for _, e in ev if "t" in e]
+    c.check("t monotonic", ht == sorted(ht))
+    lat = [t - e["t"] for t, e in ev if "t" in e]
+    print("  arrival - t: max %.2f ms" % (1000 * (max(lat) - min(lat))))
+
+    # ---- slide 33
+    section("slide 33")
+    h = fresh()
+    ev = scenario(h, c, 33, verbose=verbose)
+    h.close()
+    ts = tasks(ev)
+    main_id = [i for i, t in ts.items() if t["name"] == "main()"][0]
+    t, _ = find_out(ev, "starter done\n")
+    c.check("starter done early", t is not None and t < 0.3, t)
+    sl = [x for x in ts.values() if x["name"].startswith("sleepy(")]
+    c.check("seven sleepy, parent main", len(sl) == 7 and all(x["parent"] == main_id for x in sl), sl)
+    starter = [x for x in ts.values() if x["name"] == "starter(<nursery>)"]
+    c.check("starter(<nursery>) named", len(starter) == 1, ts)
+    c.check("same nursery", len({x["nursery"] for x in sl + starter}) == 1)
+    t, _ = find_out(ev, "all done\n")
+    c.check("all done at ~6", t is not None and abs(t - 6) < 0.3, t)
+    c.check("done ok", done_status(ev) == "ok")
+
+    # ---- slide 37
+    section("slide 37")
+    h = fresh()
+    ev = scenario(h, c, 37, verbose=verbose)
+    h.close()
+    ts = tasks(ev)
+    t1, _ = find_out(ev, "Sleeping for 10 seconds\n")
+    t2, _ = find_out(ev, "All done\n")
+    c.check("Sleeping then All done at ~3", t1 is not None and t1 < 0.3 and t2 is not None and abs(t2 - 3) < 0.3, (t1, t2))
+    s10 = [i for i, x in ts.items() if x["name"] == "sleepy(10)"]
+    exits = {e["id"]: e for _, e in ev if e["ev"] == "task_exit"}
+    c.check("sleepy(10) cancelled", s10 and exits.get(s10[0], {}).get("outcome") == "cancelled", exits)
+    c.check("done ok", done_status(ev) == "ok")
+
+    # ---- slide 47
+    section("slide 47")
+    h = fresh()
+    ev = scenario(h, c, 47, verbose=verbose)
+    h.close()
+    ts = tasks(ev)
+    t0, _ = find_out(ev, "sent 0\n")
+    t1, _ = find_out(ev, "sent 1\n")
+    c.check("sent 0, sent 1 at once", t0 is not None and t1 is not None and t1 < 0.3, (t0, t1))
+    tr, _ = find_out(ev, "received 0\n")
+    c.check("received 0 at ~2", tr is not None and abs(tr - 2) < 0.3, tr)
+    c.check("received 0..2", all(find_out(ev, "received %d\n" % i)[0] for i in range(3)))
+    c.check("sent 2 after received", (find_out(ev, "sent 2\n")[0] or 0) >= tr - 0.01)
+    c.check("names", {x["name"] for x in ts.values()} ==
+            {"main()", "sender(<MemorySendChannel>)", "receiver(<MemoryReceiveChannel>)"}, ts)
+    c.check("done ok", done_status(ev) == "ok")
+
+    # ---- slide 46 alone (and 45, 11)
+    section("slides 11, 45, 46: definitions only")
+    for slide, names in ((46, ["receiver"]), (45, ["sender"]), (11, ["trio", "sleepy"])):
+        h = fresh()
+        ev = scenario(h, c, slide, verbose=verbose)
+        h.close()
+        d = [e for _, e in ev if e["ev"] == "defined"]
+        c.check("slide %d defined %s" % (slide, names), d and d[0]["names"] == names, ev)
+        c.check("done ok", done_status(ev) == "ok")
+
+    # ---- slides 51..54: echo servers
+    for slide in (51, 52, 53, 54):
+        section("slide %d: echo server on 1234, then cancel" % slide)
+        h = fresh()
+        result = {}
+
+        def talk(h, result=result):
+            try:
+                with socket.create_connection(("localhost", 1234), timeout=2) as s:
+                    s.sendall(b"hello\n")
+                    result["echo"] = s.recv(100)
+            except OSError as exc:
+                result["echo"] = exc
+
+        ev = scenario(h, c, slide, actions=[(0.5, talk), (1.0, "cancel")], verbose=verbose)
+        h.close()
+        c.check("echo works", result.get("echo") == b"hello\n", result)
+        c.check("done stopped", done_status(ev) == "stopped", ev[-3:])
+        t_done = ev[-1][0] if ev else None
+        c.check("stopped quickly", t_done is not None and t_done < 1.2, t_done)
+        c.check("info stopped by presenter", any(e["ev"] == "info" and e["text"] == "stopped by presenter" for _, e in ev))
+        names = [x["name"] for x in tasks(ev).values()]
+        print("  tasks:", names)
+        c.check("handler(<SocketStream>) task", "handler(<SocketStream>)" in names, names)
+        c.check("trio.serve_tcp(handler, 1234)", "trio.serve_tcp(handler, 1234)" in names, names)
+        if slide >= 52:
+            t, e = find_out(ev, None) if False else (None, None)
+            c.check("opened connection printed",
+                    any("opened connection" in e["text"] for _, e in outs(ev)), outs(ev))
+
+    # ---- slide 53 with SIGINT only
+    section("slide 53: SIGINT only")
+    h = fresh()
+    ev = scenario(h, c, 53, actions=[(0.5, "sigint")], verbose=verbose)
+    h.close()
+    c.check("done stopped", done_status(ev) == "stopped", ev[-3:])
+    c.check("no error event", not any(e["ev"] == "error" for _, e in ev))
+
+    # ---- all exec slides run (quick smoke with cancel for the servers)
+    section("every exec slide starts")
+    for slide in (11, 12, 33, 37, 45, 46, 47, 51, 52, 53, 54):
+        h = fresh()
+        ev = scenario(h, c, slide, actions=[(7.0, "cancel")], timeout=10)
+        h.close()
+        st = done_status(ev)
+        c.check("slide %d -> %s" % (slide, st), st in (("stopped",) if slide >= 51 else ("ok",)), ev[-3:])
+
+    # ---- errors
+    section("NameError")
+    h = fresh()
+    ev = scenario(h, c, adhoc("async def main():\n    await trio.sleep(0)\n    foo()\n",
+                              setup=["import trio\n"]), verbose=verbose)
+    h.close()
+    errs = [e for _, e in ev if e["ev"] == "error"]
+    tb = errs[0]["traceback"] if errs else ""
+    print("\n".join("    | " + l for l in tb.split("\n")))
+    c.check("error event", len(errs) == 1 and errs[0]["slide"] == 99 and errs[0]["setup"] is False)
+    c.check("traceback shape", tb.startswith("Traceback (most recent call last):\n  File \"slide 99\", line 3, in main\n    foo()\n")
+            and tb.rstrip().endswith("NameError: name 'foo' is not defined"), tb)
+    c.check("main task_exit error NameError",
+            any(e["ev"] == "task_exit" and e["outcome"] == "error" and e.get("error") == "NameError" for _, e in ev))
+    c.check("done error", done_status(ev) == "error")
+
+    section("NameError in a plain block")
+    h = fresh()
+    ev = scenario(h, c, adhoc("x = 1\n", "print(x)\nfoo()\n"), verbose=verbose)
+    h.close()
+    errs = [e for _, e in ev if e["ev"] == "error"]
+    tb = errs[0]["traceback"] if errs else ""
+    print("\n".join("    | " + l for l in tb.split("\n")))
+    c.check("block file name", 'File "slide 99 (block 2)", line 2, in <module>' in tb, tb)
+    c.check("output before error", find_out(ev, "1\n")[0] is not None)
+    c.check("done error", done_status(ev) == "error")
+
+    section("setup error")
+    h = fresh()
+    ev = scenario(h, c, adhoc("print('never')\n", setup=["print('hidden')\n1/0\n"]), verbose=verbose)
+    h.close()
+    errs = [e for _, e in ev if e["ev"] == "error"]
+    c.check("setup error names its slide", errs and errs[0]["slide"] == 1 and errs[0]["setup"] is True, errs)
+    c.check("setup output hidden, slide not run", not outs(ev), outs(ev))
+    c.check("done error", done_status(ev) == "error")
+
+    section("SyntaxError")
+    h = fresh()
+    ev = scenario(h, c, adhoc("def f(:\n    pass\n"), verbose=verbose)
+    h.close()
+    errs = [e for _, e in ev if e["ev"] == "error"]
+    tb = errs[0]["traceback"] if errs else ""
+    print("\n".join("    | " + l for l in tb.split("\n")))
+    c.check("syntax error shown", 'File "slide 99", line 1' in tb and "SyntaxError" in tb and "harness" not in tb, tb)
+
+    section("exception group")
+    h = fresh()
+    ev = scenario(h, c, adhoc(
+        "import trio\n"
+        "async def fail(n):\n"
+        "    raise ValueError(n)\n"
+        "async def main():\n"
+        "    async with trio.open_nursery() as nursery:\n"
+        "        nursery.start_soon(fail, 1)\n"
+        "        nursery.start_soon(fail, 1)\n"
+        "        nursery.start_soon(trio.sleep, 5)\n"), verbose=verbose)
+    h.close()
+    errs = [e for _, e in ev if e["ev"] == "error"]
+    tb = errs[0]["traceback"] if errs else ""
+    print("\n".join("    | " + l for l in tb.split("\n")))
+    c.check("both members shown", tb.count("ValueError: 1") == 2 and tb.count('in fail') == 2
+            and "2 sub-exceptions" in tb, tb)
+    c.check("no trio frames", "site-packages" not in tb and "trio35" not in tb, tb)
+    exits = [e for _, e in ev if e["ev"] == "task_exit"]
+    c.check("outcomes", sorted((e["outcome"], e.get("error")) for e in exits)[:1] == [("cancelled", None)]
+            and sum(e.get("error") == "ValueError" for e in exits) == 2, exits)
+    c.check("trio.sleep(5) task", any(x["name"] == "trio.sleep(5)" for x in tasks(ev).values()), tasks(ev))
+    c.check("done error", done_status(ev) == "error")
+
+    section("bind error (port in use)")
+    blocker = socket.socket()
+    blocker.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    blocker.bind(("127.0.0.1", 4321))
+    blocker.listen()
+    h = fresh()
+    ev = scenario(h, c, adhoc(
+        "import trio\n"
+        "async def handler(conn):\n"
+        "    pass\n"
+        "async def main():\n"
+        "    async with trio.open_nursery() as nursery:\n"
+        "        nursery.start_soon(trio.serve_tcp, handler, 4321)\n"), verbose=verbose)
+    h.close()
+    blocker.close()
+    errs = [e for _, e in ev if e["ev"] == "error"]
+    tb = errs[0]["traceback"] if errs else ""
+    print("\n".join("    | " + l for l in tb.split("\n")))
+    c.check("OSError with one innermost frame", "OSError" in tb and "Address already in use" in tb, tb)
+    c.check("done error", done_status(ev) == "error")
+
+    section("while True: pass + SIGINT (plain block)")
+    h = fresh()
+    ev = scenario(h, c, adhoc("print('spinning')\nwhile True: pass\n"), actions=[(0.5, "sigint")], verbose=verbose)
+    h.close()
+    c.check("stopped", done_status(ev) == "stopped" and ev[-1][0] < 0.7, ev[-2:])
+    c.check("no error", not any(e["ev"] == "error" for _, e in ev))
+
+    section("while True: pass in a trio task + SIGINT")
+    h = fresh()
+    ev = scenario(h, c, adhoc(
+        "import trio\n"
+        "async def spin():\n"
+        "    while True: pass\n"
+        "async def main():\n"
+        "    async with trio.open_nursery() as nursery:\n"
+        "        nursery.start_soon(spin)\n"
+        "        nursery.start_soon(trio.sleep, 10)\n"), actions=[(0.5, "sigint")], verbose=verbose)
+    h.close()
+    c.check("stopped", done_status(ev) == "stopped" and ev[-1][0] < 0.7, ev[-2:])
+    c.check("no error", not any(e["ev"] == "error" for _, e in ev), ev)
+
+    section("while True: pass in main + cancel, then SIGINT (presenter order)")
+    h = fresh()
+    ev = scenario(h, c, adhoc("async def main():\n    while True: pass\n"),
+                  actions=[(0.5, "cancel"), (0.5, "sigint")], verbose=verbose)
+    h.close()
+    c.check("stopped", done_status(ev) == "stopped" and ev[-1][0] < 0.7, ev[-2:])
+
+    section("time.sleep(100) + SIGINT (plain and in main)")
+    for src in ("import time\ntime.sleep(100)\n",
+                "import time\nasync def main():\n    time.sleep(100)\n"):
+        h = fresh()
+        ev = scenario(h, c, adhoc(src), actions=[(0.5, "sigint")], verbose=verbose)
+        h.close()
+        c.check("stopped", done_status(ev) == "stopped" and ev[-1][0] < 0.7, ev[-2:])
+
+    section("cancel only, await trio.sleep(100) at top level")
+    h = fresh()
+    ev = scenario(h, c, adhoc("import trio\nprint('before')\nawait trio.sleep(100)\n"),
+                  actions=[(0.5, "cancel")], verbose=verbose)
+    h.close()
+    c.check("stopped by cancel alone", done_status(ev) == "stopped" and ev[-1][0] < 0.7, ev[-2:])
+    c.check("top-level await task", any(x["name"] == "<slide 99>" for x in tasks(ev).values()), tasks(ev))
+    c.check("before tagged with the block task", (find_out(ev, "before\n")[1] or {}).get("task") == 1, ev)
+
+    section("input() gets EOF")
+    h = fresh()
+    ev = scenario(h, c, adhoc("name = input('name? ')\n"), timeout=5, verbose=verbose)
+    h.close()
+    errs = [e for _, e in ev if e["ev"] == "error"]
+    c.check("EOFError traceback", errs and "EOFError" in errs[0]["traceback"], ev)
+
+    section("partial lines")
+    h = fresh()
+    ev = scenario(h, c, adhoc(
+        "import trio\n"
+        "async def main():\n"
+        "    for i in range(3):\n"
+        "        print('.', end='')\n"
+        "        await trio.sleep(0.3)\n"
+        "    print('done')\n"
+        "    print('tail', end='')\n"), verbose=verbose)
+    h.close()
+    o = outs(ev)
+    dots = [(t, e["text"]) for t, e in o if e["text"] == "."]
+    c.check("three dots flushed after a short delay",
+            len(dots) == 3 and all(0.02 < t - 0.3 * i < 0.1 for i, (t, _) in enumerate(dots)), o)
+    c.check("rest of the line", [e["text"] for _, e in o][3:] == ["done\n", "tail"], o)
+
+    section("explicit flush")
+    h = fresh()
+    ev = scenario(h, c, adhoc("import time\nprint('x', end='', flush=True)\ntime.sleep(0.5)\nprint('y')\n"), verbose=verbose)
+    h.close()
+    t, _ = find_out(ev, "x")
+    c.check("flushed at once", t is not None and t < 0.02, t)
+
+    section("stdout odds and ends")
+    h = fresh()
+    ev = scenario(h, c, adhoc(
+        "import sys, subprocess, os\n"
+        "print(sys.stdout.isatty(), sys.stdout.encoding, sys.stdout.fileno())\n"
+        "sys.stdout.buffer.write('bytes é\\n'.encode())\n"
+        "print('to stderr', file=sys.stderr)\n"
+        "try:\n    sys.stdout.write(5)\nexcept TypeError as e:\n    print('TypeError', e)\n"
+        "subprocess.run(['echo', 'from a subprocess'])\n"
+        "os.write(1, b'raw fd 1\\n')\n"
+        "print('x' * 10000)\n"
+        "print('a\\nb\\nc')\n"), verbose=verbose)
+    time.sleep(0.2)
+    h.close()
+    texts = [(e["stream"], e["text"]) for _, e in outs(ev)]
+    c.check("isatty/encoding/fileno", ("stdout", "False utf-8 1\n") in texts, texts)
+    c.check("buffer write", ("stdout", "bytes é\n") in texts, texts)
+    c.check("stderr", ("stderr", "to stderr\n") in texts, texts)
+    c.check("TypeError for non-str", ("stdout", "TypeError write() argument must be str, not int\n") in texts, texts)
+    c.check("subprocess and raw fd output on fd 1", any("from a subprocess" in l for _, _, l in h.raw)
+            and any("raw fd 1" in l for _, _, l in h.raw), h.raw)
+    long = "".join(x for s, x in texts if x.startswith("x"))
+    c.check("long line split and whole", long == "x" * 10000 + "\n", len(long))
+    c.check("multi-line print", [x for _, x in texts if x in ("a\n", "b\n", "c\n")] == ["a\n", "b\n", "c\n"], texts)
+    c.check("done ok", done_status(ev) == "ok")
+
+    section("sync function / coroutine passed to start_soon: trio's messages")
+    for src, msg in (("nursery.start_soon(len, 'x')", "appears to be synchronous"),
+                     ("nursery.start_soon(trio.sleep(1))", "coroutine object")):
+        h = fresh()
+        ev = scenario(h, c, adhoc("import trio\nasync def main():\n    async with trio.open_nursery() as nursery:\n        %s\n" % src), verbose=verbose)
+        h.close()
+        errs = [e for _, e in ev if e["ev"] == "error"]
+        c.check(msg, errs and msg in errs[0]["traceback"], errs)
+
+    section("nursery.start: reparenting")
+    h = fresh()
+    ev = scenario(h, c, adhoc(
+        "import trio\n"
+        "async def server(port, task_status=trio.TASK_STATUS_IGNORED):\n"
+        "    await trio.sleep(0.1)\n"
+        "    task_status.started(port)\n"
+        "    await trio.sleep(0.2)\n"
+        "    print('serving')\n"
+        "async def opener(nursery):\n"
+        "    port = await nursery.start(server, 8000)\n"
+        "    print('started on', port)\n"
+        "async def main():\n"
+        "    async with trio.open_nursery() as nursery:\n"
+        "        nursery.start_soon(opener, nursery)\n"), verbose=verbose)
+    h.close()
+    tev = [e for _, e in ev if e["ev"] == "task"]
+    names = {e["id"]: e["name"] for e in tev}
+    srv = [e for e in tev if e["name"] == "server(8000)"]
+    main_id = [e["id"] for e in tev if e["name"] == "main()"][0]
+    opener_id = [e["id"] for e in tev if e["name"] == "opener(<nursery>)"][0]
+    c.check("server first under opener, then main", len(srv) == 2 and srv[0]["parent"] == opener_id
+            and srv[1]["parent"] == main_id, tev)
+    c.check("done ok", done_status(ev) == "ok")
+
+    section("trio.run(main) in the slide itself; trio.run skipped in set-up")
+    h = fresh()
+    ev = scenario(h, c, adhoc(
+        "async def main():\n    print('main ran')\ntrio.run(main)\n",
+        setup=["import trio\nasync def old():\n    print('old ran')\ntrio.run(old)\n"]), verbose=verbose)
+    h.close()
+    o = [e["text"] for _, e in outs(ev)]
+    c.check("main ran once, old not at all", o == ["main ran\n"], o)
+    c.check("main() task", [x["name"] for x in tasks(ev).values()] == ["main()"], tasks(ev))
+
+    section("sys.exit")
+    h = fresh()
+    ev = scenario(h, c, adhoc("print(1)\nimport sys\nsys.exit()\nprint(2)\n"), verbose=verbose)
+    h.close()
+    c.check("exit ok", done_status(ev) == "ok" and [e["text"] for _, e in outs(ev)] == ["1\n"], ev)
+
+    section("non-daemon thread left running")
+    h = fresh()
+    ev = scenario(h, c, adhoc("import threading, time\nthreading.Thread(target=time.sleep, args=(100,)).start()\nprint('hi')\n"), timeout=5, verbose=verbose)
+    h.proc.wait(timeout=2)
+    c.check("process exited", h.proc.returncode is not None)
+    h.close()
+
+    section("presenter dies (commands pipe closed)")
+    h = fresh()
+    h.wait_ready()
+    h.run(99, adhoc("import time\ntime.sleep(100)\n"))
+    time.sleep(0.3)
+    os.close(h.cmd_w)
+    h.cmd_w = os.open(os.devnull, os.O_RDONLY)
+    try:
+        h.proc.wait(timeout=2)
+    except subprocess.TimeoutExpired:
+        pass
+    c.check("exits on commands EOF", h.proc.returncode is not None, h.proc.returncode)
+    h.close()
+
+    section("throughput: 200,000 prints")
+    h = fresh()
+    t0 = time.monotonic()
+    ev = scenario(h, c, adhoc("for i in range(200000):\n    print('line', i)\n"), timeout=60)
+    h.close()
+    o = outs(ev)
+    elapsed = ev[-1][0]
+    c.check("all 200000 lines in order", len(o) == 200000 and o[-1][1]["text"] == "line 199999\n", len(o))
+    print("  200,000 lines in %.2f s: %.0f lines/s" % (elapsed, 200000 / elapsed))
+
+    section("throughput: 200,000 prints inside trio")
+    h = fresh()
+    ev = scenario(h, c, adhoc("async def main():\n    for i in range(200000):\n        print('line', i)\n"), timeout=60)
+    h.close()
+    o = outs(ev)
+    elapsed = ev[-1][0]
+    c.check("all 200000 lines", len(o) == 200000 and all(e["task"] == 1 for _, e in o[:10]), len(o))
+    print("  200,000 lines in %.2f s: %.0f lines/s" % (elapsed, 200000 / elapsed))
+
+    section("stop during a flood")
+    h = fresh()
+    ev = scenario(h, c, adhoc("async def main():\n    i = 0\n    while True:\n        print('line', i, 'x' * 5000)\n        i += 1\n"),
+                  actions=[(0.5, "cancel"), (0.5, "sigint")], timeout=10)
+    h.close()
+    c.check("stopped, no bad lines", done_status(ev) == "stopped" and not any(e["ev"] == "BAD" for _, e in ev), ev[-2:])
+
+    section("latency: print -> event arrival")
+    h = fresh()
+    ev = scenario(h, c, adhoc(
+        "import time, trio\n"
+        "async def main():\n"
+        "    for i in range(50):\n"
+        "        print(time.monotonic())\n"
+        "        await trio.sleep(0.01)\n"), verbose=False)
+    h.close()
+    # The driver and harness share CLOCK_MONOTONIC: arrival minus the printed time.
+    lats = sorted((h.t_run + t) - float(e["text"]) for t, e in outs(ev))
+    print("  latency ms: median %.3f, max %.3f" % (1000 * lats[len(lats) // 2], 1000 * lats[-1]))
+    c.check("latency < 1 ms median", lats[len(lats) // 2] < 0.001, lats[:5])
+
+    print("%d passed, %d failed" % (c.passed, c.failed))
+    return c.failed == 0
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("slide", nargs="?", type=int)
+    ap.add_argument("--deck", default=DECK)
+    ap.add_argument("--source", action="append")
+    ap.add_argument("--cancel-after", type=float)
+    ap.add_argument("--sigint-after", type=float)
+    ap.add_argument("--timeout", type=float, default=30)
+    ap.add_argument("--expose", action="store_true")
+    ap.add_argument("--python", default="python3")
+    ap.add_argument("--pythonpath")
+    ap.add_argument("--selftest", action="store_true")
+    ap.add_argument("-v", "--verbose", action="store_true")
+    args = ap.parse_args()
+    if args.selftest:
+        sys.exit(0 if selftest(args.python, args.pythonpath, args.verbose) else 1)
+    if args.source:
+        blocks, slide = adhoc(*args.source), 99
+    else:
+        blocks, slide = run_blocks(split_deck(open(args.deck).read()), args.slide), args.slide
+    actions = []
+    if args.cancel_after is not None:
+        actions.append((args.cancel_after, "cancel"))
+    if args.sigint_after is not None:
+        actions.append((args.sigint_after, "sigint"))
+    h = Harness(args.python, args.pythonpath)
+    ready = h.wait_ready()
+    print("ready after %.3f s: %s" % (time.monotonic() - h.started, ready))
+    h.run(slide, blocks, args.expose)
+    h.collect(timeout=args.timeout, actions=actions, echo=True)
+    time.sleep(0.1)
+    for t, name, line in h.raw:
+        print("[%7.3f] %s %r" % (t - h.t_run, name, line))
+    h.close()
+
+
+if __name__ == "__main__":
+    main()
