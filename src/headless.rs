@@ -33,7 +33,12 @@ pub fn run(deck: &Deck, args: &RunArgs) -> anyhow::Result<i32> {
     let interp = match python::resolve(&choice, &mut progress) {
         Ok(i) => i,
         Err(e) => {
-            writeln!(stdout, "[run] cannot run: {e}")?;
+            if args.json {
+                let text = format!("cannot run: {e}");
+                writeln!(stdout, "{}", serde_json::json!({"ev": "run", "text": text}))?;
+            } else {
+                writeln!(stdout, "[run] cannot run: {e}")?;
+            }
             return Ok(1);
         }
     };
@@ -79,7 +84,12 @@ pub fn run(deck: &Deck, args: &RunArgs) -> anyhow::Result<i32> {
                 stopping = Some(130);
             } else if deadline.is_some_and(|d| Instant::now() >= d) {
                 stopping = Some(124);
-                writeln!(stdout, "[run] timeout after {:.1} s: stopping", args.timeout.unwrap_or(0.0))?;
+                let text = format!("timeout after {} s: stopping", args.timeout.unwrap_or(0.0));
+                if args.json {
+                    writeln!(stdout, "{}", serde_json::json!({"ev": "run", "text": text}))?;
+                } else {
+                    writeln!(stdout, "[run] {text}")?;
+                }
             }
             if stopping.is_some() {
                 out.stop_requested = true;

@@ -24,6 +24,7 @@ import ast
 import builtins
 import codecs
 import collections.abc
+import contextvars
 import errno
 import functools
 import inspect
@@ -38,7 +39,7 @@ import time
 import traceback
 import types
 
-# First thing, before the slow imports: a presenter started us in our own process group and
+# First thing, before importing trio: the presenter started us in our own process group and
 # will stop a demo with SIGINT to that group.  If our parent had SIGINT ignored, Python keeps
 # it ignored; SIG_DFL would kill us without a word.  ``default_int_handler`` raises
 # KeyboardInterrupt, which is also the handler trio looks for before it installs its own
@@ -49,6 +50,11 @@ try:
     import trio
 except KeyboardInterrupt:  # the presenter is shutting the spare down while it warms up
     os._exit(0)
+except Exception:  # e.g. trio 0.22 on Python 3.13: say so on stderr, which the presenter shows
+    traceback.print_exc()
+    sys.stderr.write("trio-present: %s cannot import trio\n" % sys.executable)
+    sys.stderr.flush()
+    os._exit(1)
 
 
 # ============================================================================================
@@ -90,9 +96,18 @@ def _write(data):
         while data:
             data = data[os.write(EVENTS_FD, data):]
     except OSError as exc:
-        if exc.errno in (errno.EPIPE, errno.EBADF):
+        if exc.errno == errno.EBADF:
+            _no_pipes()
+        if exc.errno == errno.EPIPE:
             os._exit(0)
         raise
+
+
+def _no_pipes():
+    """Started by hand, without the presenter's pipes: say so instead of a traceback."""
+    os.write(2, b"trio-present harness: fds %d/%d are not open (the presenter runs this)\n"
+             % (EVENTS_FD, COMMANDS_FD))
+    os._exit(2)
 
 
 def _encode(text):
@@ -140,7 +155,10 @@ def _write_lines(lines):
 
 # Commands: the main thread reads the ``run`` line, then a listener thread keeps reading the
 # same buffered file (two readers would each swallow what the other needs).
-_commands = io.open(COMMANDS_FD, "rb", closefd=False)
+try:
+    _commands = io.open(COMMANDS_FD, "rb", closefd=False)
+except OSError:
+    _no_pipes()
 
 
 def _read_command():
@@ -234,11 +252,13 @@ class _State:
 _state = _State()
 
 
-def _current_task():
-    try:
-        return trio.lowlevel.current_task()
-    except RuntimeError:  # not inside trio.run (or in a worker thread)
-        return None
+# The task that is printing.  trio runs every task in its own copy of the context, and
+# ``_watched`` (part 4) stores the task there when it starts, so finding it costs one lookup
+# instead of trio.lowlevel.current_task()'s RuntimeError outside trio.  Outside trio (plain
+# blocks, threads of the demo) it is None; trio.to_thread workers run in a copy of the
+# calling task's context, so what they print is attributed to that task.
+_task_var = contextvars.ContextVar("trio_present_task", default=None)
+_current_task = _task_var.get
 
 
 class _OutWriter(io.TextIOBase):
@@ -267,23 +287,30 @@ class _OutWriter(io.TextIOBase):
         _state.wrote = True
         task = _current_task()
         with _lock:
-            pending = self._pending.pop(task, None)
-            if pending is not None:
-                text, since, task_id = pending[0] + s, pending[1], pending[2]
+            pending = self._pending.get(task)
+            if "\n" not in s:  # print() writes its pieces one by one: just collect them
+                if pending is None:
+                    task_id = _tree.out_id(task) if task is not None else None
+                    self._pending[task] = [s, time.monotonic(), task_id]
+                else:
+                    pending[0] += s
+                return len(s)
+            if pending is None:
+                text, task_id = s, _tree.out_id(task) if task is not None else None
             else:
-                text, since, task_id = s, None, _tree.out_id(task) if task is not None else None
+                del self._pending[task]
+                text, task_id = pending[0] + s, pending[2]
             cut = text.rfind("\n") + 1
-            if cut:
-                self._send(task_id, text[:cut])
-                since = None
+            self._send(task_id, text[:cut])
             if cut < len(text):
-                self._pending[task] = [text[cut:], since or time.monotonic(), task_id]
+                self._pending[task] = [text[cut:], time.monotonic(), task_id]
         return len(s)
 
     def _send(self, task_id, text):
         """Sends whole lines (and at most one partial tail), one event per line."""
-        if text.count("\n") <= 1:
-            _write_lines(_out_events(task_id, self._stream, text))
+        if text.count("\n") <= 1:  # the common case: one print, one line
+            lines = _out_events(task_id, self._stream, text)
+            _write(lines[0]) if len(lines) == 1 else _write_lines(lines)
             return
         lines = []
         for piece in text.split("\n")[:-1]:
@@ -381,8 +408,11 @@ Which tasks show up:
   * trio's private helper tasks (``_serve_one_listener`` in serve_tcp, the connection attempts
     in open_tcp_stream, ...) are hidden: their children and their output are attributed to the
     nearest shown ancestor.  trio's public functions started as tasks are shown as
-    ``trio.name(...)``; trio's per-connection ``_run_handler(stream, handler)`` is shown as the
-    call it makes, ``handler(<SocketStream>)``.
+    ``trio.name(...)`` (``trio.sleep(5)``), public methods by their class (``Event.wait()``);
+    trio's per-connection ``_run_handler(stream, handler)`` is shown as the call it makes,
+    ``handler(<SocketStream>)``.
+  * Arguments are shown by repr, cut at 24 characters; nurseries as ``<nursery>``, functions
+    and classes by name, and objects whose repr is ``<...>`` noise by type: ``<SocketStream>``.
 
 ``parent`` is the task owning the nursery the task runs in (the nursery's parent task, not
 whoever called start_soon: a task started by ``starter`` in ``main``'s nursery is a child of
@@ -406,6 +436,8 @@ class _Record:
 
 
 class _TaskTree(trio.abc.Instrument):
+    enabled = True  # False if the patches in part 4 could not be installed
+
     def __init__(self):
         self.records = {}  # task -> _Record, for shown and hidden demo tasks alive now
         self.outcomes = {}  # task -> (outcome, error type name), filled by _watched
@@ -548,14 +580,15 @@ def _task_label(task):
     local = frame.f_locals
     if code is _root.__code__:
         return local["label"]
-    name = _tidy_name(getattr(coro, "__qualname__", code.co_name))
+    qualname = getattr(coro, "__qualname__", code.co_name)
+    name = _tidy_name(qualname)
     if code.co_filename.startswith(_TRIO_DIR):
         if code.co_name == "_run_handler":  # serve_listeners' wrapper around the handler
             return "%s(%s)" % (_short(local.get("handler")), _short(local.get("stream")))
-        public = getattr(trio, code.co_name, None)
-        if getattr(public, "__code__", None) is not code:
-            return None
-        name = "trio." + code.co_name
+        if getattr(getattr(trio, code.co_name, None), "__code__", None) is code:
+            name = "trio." + code.co_name  # e.g. start_soon(trio.serve_tcp, ...)
+        elif code.co_name.startswith("_") or "<locals>" in qualname:
+            return None  # trio's own helper task
     params = list(code.co_varnames[:code.co_argcount])
     args = [local.get(p) for p in params]
     if params and params[0] in ("self", "cls") and "." in name:
@@ -601,7 +634,8 @@ except Exception:  # private helper moved: lose only trio's nicer "not an async 
 
 async def _watched(coro):
     """Runs a task's coroutine and notes how it ended, for the ``task_exit`` event."""
-    task = _current_task()
+    task = trio.lowlevel.current_task()
+    _task_var.set(task)  # this task's own context: see _current_task
     try:
         result = await coro
     except BaseException as exc:
@@ -648,7 +682,9 @@ def _is_root(coro):
 
 def _run_in_trio(fn, args, label, **run_kwargs):
     """trio.run(fn, *args) with the task tree and the stop button."""
-    instruments = tuple(run_kwargs.pop("instruments", None) or ()) + (_tree,)
+    instruments = tuple(run_kwargs.pop("instruments", None) or ())
+    if _tree.enabled:
+        instruments += (_tree,)
     return _original_trio_run(_root, fn, args, label, instruments=instruments, **run_kwargs)
 
 
@@ -668,10 +704,13 @@ def _install_patches():
 
         functools.update_wrapper(start_soon, original_start_soon)
         functools.update_wrapper(start, original_start)
+        if hasattr(inspect, "markcoroutinefunction"):  # Python 3.12+: still "async" to inspect
+            inspect.markcoroutinefunction(start)
         nursery_type.start_soon = start_soon
         nursery_type.start = start
-    except Exception as exc:
-        os.write(2, ("trio-present: no task outcomes (%r)\n" % exc).encode())
+    except Exception as exc:  # without outcomes the tree would lie: no tree at all
+        _tree.enabled = False
+        os.write(2, ("trio-present: no task tree (%r)\n" % exc).encode())
 
     @functools.wraps(_original_trio_run)
     def run(async_fn, *args, **kwargs):
@@ -820,6 +859,8 @@ trio possibly wrapped in an exception group) -- both end as ``stopped``, never a
 class _Failure(Exception):
     """Carries a user error from the runner to the final report."""
 
+    harness = False
+
     def __init__(self, slide, setup, exc):
         super().__init__(slide, setup, exc)
         self.slide, self.setup, self.exc = slide, setup, exc
@@ -909,17 +950,40 @@ def _run_slide(command):
         raise _Stopped()
 
 
-def _finish(status, failure=None, note=None):
-    """Reports the end of the run and leaves, whatever the demo left running."""
+def _run(command):
+    """Runs the slide; returns (status, failure or None, info note or None)."""
     try:
-        # From here on a late Ctrl-C must not cut the report short.
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-    except Exception:
-        pass
+        try:
+            _run_slide(command)
+        except KeyboardInterrupt:  # landed between two pieces of demo code
+            raise _Stopped()
+    except _Stopped:
+        return "stopped", None, None
+    except _Failure as failure:
+        return "error", failure, None
+    except _Exit as exit_:
+        return exit_.status, None, "exited with code %s" % (exit_.code or 0)
+    except BaseException as exc:
+        if _contains(exc, KeyboardInterrupt):
+            return "stopped", None, None
+        failure = _Failure(command.get("slide"), False, exc)
+        failure.harness = True  # a bug in this file: show the traceback whole
+        return "error", failure, None
+    return ("stopped" if _stop.requested else "ok"), None, None
+
+
+def _finish(status, failure, note):
+    """Reports the end of the run and leaves, whatever the demo left running."""
+    # From here on a late Ctrl-C must not cut the report short.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     _state.silent = False
     for stream in (_stdout, _stderr):
         stream.flush_all()
-    if failure is not None:
+    if failure is not None and failure.harness:
+        emit("error", slide=failure.slide, setup=False,
+             traceback="trio-present harness error:\n" + "".join(traceback.format_exception(
+                 type(failure.exc), failure.exc, failure.exc.__traceback__)).rstrip("\n"))
+    elif failure is not None:
         emit("error", slide=failure.slide, setup=failure.setup,
              traceback=format_error(failure.exc))
     if note:
@@ -951,25 +1015,15 @@ def _main():
     threading.Thread(target=_flush_partials_forever, name="trio-present output",
                      daemon=True).start()
     sys.stdout, sys.stderr = _stdout, _stderr
+    result = ("stopped", None, None)  # what a Ctrl-C slipping through the cracks means
     try:
-        try:
-            _run_slide(command)
-        except KeyboardInterrupt:  # between two pieces of demo code
-            raise _Stopped()
-    except _Stopped:
-        _finish("stopped")
-    except _Failure as failure:
-        _finish("error", failure)
-    except _Exit as exit_:
-        _finish(exit_.status, note="exited with code %s" % (exit_.code or 0))
-    except BaseException as exc:  # a bug in the harness itself: show it whole
-        if _contains(exc, KeyboardInterrupt):
-            _finish("stopped")
-        emit("error", slide=command.get("slide"), setup=False,
-             traceback="trio-present harness error:\n" + "".join(
-                 traceback.format_exception(type(exc), exc, exc.__traceback__)))
-        _finish("error")
-    _finish("stopped" if _stop.requested else "ok")
+        result = _run(command)
+    finally:
+        while True:  # _finish never returns; a Ctrl-C landing before it ignores SIGINT retries
+            try:
+                _finish(*result)
+            except KeyboardInterrupt:
+                pass
 
 
 _main()

@@ -449,7 +449,7 @@ def selftest(python, pythonpath, verbose):
     tb = errs[0]["traceback"] if errs else ""
     print("\n".join("    | " + l for l in tb.split("\n")))
     c.check("both members shown", tb.count("ValueError: 1") == 2 and tb.count('in fail') == 2
-            and "2 sub-exceptions" in tb, tb)
+            and ("2 sub-exceptions" in tb or "MultiError" in tb), tb)
     c.check("no trio frames", "site-packages" not in tb and "trio35" not in tb, tb)
     exits = [e for _, e in ev if e["ev"] == "task_exit"]
     c.check("outcomes", sorted((e["outcome"], e.get("error")) for e in exits)[:1] == [("cancelled", None)]
@@ -707,10 +707,13 @@ def main():
     ap.add_argument("--python", default="python3")
     ap.add_argument("--pythonpath")
     ap.add_argument("--selftest", action="store_true")
+    ap.add_argument("--stress", type=int, metavar="ROUNDS")
     ap.add_argument("-v", "--verbose", action="store_true")
     args = ap.parse_args()
     if args.selftest:
         sys.exit(0 if selftest(args.python, args.pythonpath, args.verbose) else 1)
+    if args.stress:
+        sys.exit(0 if stress(args.python, args.pythonpath, args.stress) else 1)
     if args.source:
         blocks, slide = adhoc(*args.source), 99
     else:
@@ -729,6 +732,39 @@ def main():
     for t, name, line in h.raw:
         print("[%7.3f] %s %r" % (t - h.t_run, name, line))
     h.close()
+
+
+def stress(python, pythonpath, rounds):
+    """Stops runs at random moments (cancel and/or SIGINT); every run must end cleanly."""
+    import random
+    sources = [
+        "async def main():\n    i = 0\n    while True:\n        print('line', i)\n        i += 1\n",
+        "for i in range(10**9):\n    print(i, end=' ' if i % 7 else '\\n')\n",
+        "import trio\nasync def w(n):\n    while True:\n        print(n, end='')\n        await trio.sleep(0)\n"
+        "async def main():\n    async with trio.open_nursery() as nursery:\n"
+        "        for n in range(5):\n            nursery.start_soon(w, n)\n",
+        "import trio\nprint('x')\nasync def main():\n    await trio.sleep(0.01)\n    print('y')\n",
+    ]
+    bad = 0
+    for i in range(rounds):
+        src = random.choice(sources)
+        delay = random.uniform(0.0, 0.3)
+        how = random.choice([["cancel", "sigint"], ["sigint"], ["cancel"], ["sigint", "cancel"]])
+        h = Harness(python, pythonpath)
+        h.wait_ready()
+        h.run(99, adhoc(src))
+        ev = h.collect(timeout=3, actions=[(delay + 0.001 * k, a) for k, a in enumerate(how)])
+        status = done_status(ev)
+        problems = [e for _, e in ev if e["ev"] in ("BAD", "error")]
+        finished = ev and ev[-1][1]["ev"] == "done" and ev[-1][0] < delay + 1.0
+        h.proc.wait(timeout=2)
+        if problems or not finished or status not in ("stopped", "ok"):
+            bad += 1
+            print("round %d: %r delay %.3f %s -> %s %s" % (i, src[:30], delay, how, status, problems[:2]))
+            print("   last:", ev[-3:], h.raw[-3:])
+        h.close()
+    print("%d passed, %d failed" % (rounds - bad, bad))
+    return bad == 0
 
 
 if __name__ == "__main__":
