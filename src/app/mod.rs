@@ -133,6 +133,11 @@ impl App {
             Msg::Resize(..) => vec![],
             Msg::Tick { talk } => {
                 self.talk_clock = talk;
+                if let Some(out) = self.running.and_then(|s| self.outputs.get_mut(&s)) {
+                    if !out.status.is_over() {
+                        out.wall = talk.saturating_sub(out.started_at).as_secs_f64();
+                    }
+                }
                 vec![]
             }
             Msg::Kernel(k) => {
@@ -142,7 +147,9 @@ impl App {
             Msg::RunStarted { slide, result } => {
                 match result {
                     Ok(child) => {
-                        self.outputs.insert(slide, RunOutput::new(slide, child));
+                        let mut out = RunOutput::new(slide, child);
+                        out.started_at = self.talk_clock;
+                        self.outputs.insert(slide, out);
                         self.running = Some(slide);
                         self.output_scroll = 0;
                     }
@@ -330,4 +337,4 @@ impl App {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

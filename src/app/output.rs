@@ -79,6 +79,10 @@ pub struct RunOutput {
     pub last_t: f64,
     /// Set when the speaker asked to stop, so a SIGKILL reads as a stop, not a crash.
     pub stop_requested: bool,
+    /// Talk-clock time when the run started, and the wall time it has been running since (kept
+    /// current by ticks, so the clock moves while the demo is quiet).
+    pub started_at: std::time::Duration,
+    pub wall: f64,
 }
 
 impl RunOutput {
@@ -92,6 +96,8 @@ impl RunOutput {
             status: RunStatus::Starting,
             last_t: 0.0,
             stop_requested: false,
+            started_at: std::time::Duration::ZERO,
+            wall: 0.0,
         }
     }
 
@@ -263,6 +269,11 @@ impl RunOutput {
         if t > self.last_t {
             self.last_t = t;
         }
+    }
+
+    /// Seconds the run has been going (or went), for the status bar.
+    pub fn elapsed(&self) -> f64 {
+        self.wall.max(self.last_t)
     }
 
     /// The display name of a line's task (`sleepy(3)`), if it has one.

@@ -20,7 +20,7 @@ pub fn draw(app: &App, out: &RunOutput, frame: &mut Frame, area: Rect) {
     let theme = &app.theme;
     let title = match &out.status {
         RunStatus::Starting => " output · starting… ".to_string(),
-        RunStatus::Running => format!(" output · running {:.1} s · Esc stops ", out.last_t),
+        RunStatus::Running => format!(" output · running {:.1} s · Esc stops ", out.elapsed()),
         RunStatus::Ok => format!(" output · done in {:.2} s ", out.last_t),
         RunStatus::Error => " output · error ".to_string(),
         RunStatus::Stopped => " output · stopped ".to_string(),

@@ -43,7 +43,7 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
     if let Some(out) = app.current_output() {
         let (text, m) = match &out.status {
             RunStatus::Starting => ("◌ starting".to_string(), Modifier::BOLD),
-            RunStatus::Running => (format!("● running {:.1} s  Esc stops", out.last_t), Modifier::BOLD),
+            RunStatus::Running => (format!("● running {:.1} s  Esc stops", out.elapsed()), Modifier::BOLD),
             RunStatus::Ok => (format!("✔ done {:.2} s", out.last_t), Modifier::empty()),
             RunStatus::Error => ("✖ error".to_string(), Modifier::BOLD),
             RunStatus::Stopped => ("■ stopped".to_string(), Modifier::empty()),

@@ -1,0 +1,160 @@
+//! Whole frames drawn into ratatui's TestBackend and compared as text snapshots; colours that
+//! carry meaning (task colours, headings) are asserted explicitly.
+
+use crate::app::tests::reference_app;
+use crate::app::{App, Msg};
+use crate::kernel::pool::KernelMsg;
+use crate::kernel::process::ChildMsg;
+use crate::kernel::protocol::Event;
+use ratatui::backend::TestBackend;
+use ratatui::buffer::Buffer;
+use ratatui::Terminal;
+
+fn frame(app: &App, w: u16, h: u16) -> Buffer {
+    let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
+    t.draw(|f| super::draw(app, f)).unwrap();
+    t.backend().buffer().clone()
+}
+
+fn text(app: &App, w: u16, h: u16) -> String {
+    super::buffer_text(&frame(app, w, h), false)
+}
+
+macro_rules! slide_snapshots {
+    ($($name:ident: $slide:expr,)*) => {$(
+        #[test]
+        fn $name() {
+            let app = reference_app($slide);
+            insta::assert_snapshot!(concat!(stringify!($name), "_80x24"), text(&app, 80, 24));
+            insta::assert_snapshot!(concat!(stringify!($name), "_120x40"), text(&app, 120, 40));
+        }
+    )*};
+}
+
+slide_snapshots! {
+    title_slide: 1,
+    list_slide: 3,
+    quote_slide: 4,
+    look_of_disapproval_slide: 9,
+    exec_slide: 12,
+    ascii_diagram_slide: 17,
+}
+
+#[test]
+fn every_reference_slide_fits_without_panicking() {
+    let mut app = reference_app(1);
+    for i in 0..app.deck.slides.len() {
+        app.current = i;
+        for (w, h) in [(80, 24), (120, 40), (40, 12), (10, 3)] {
+            let t = text(&app, w, h);
+            assert_eq!(t.lines().count(), h as usize);
+        }
+    }
+}
+
+#[test]
+fn ascii_diagram_keeps_every_space() {
+    let app = reference_app(17);
+    let t = text(&app, 80, 24);
+    for line in app.deck.slides[16].blocks[0].source.lines() {
+        if !line.trim().is_empty() {
+            assert!(t.contains(line.trim_end()), "{line:?} missing in\n{t}");
+        }
+    }
+}
+
+#[test]
+fn heading_uses_the_heading_colour_and_bold() {
+    let app = reference_app(1);
+    let buf = frame(&app, 80, 24);
+    let area = buf.area;
+    let cell = (0..area.height)
+        .flat_map(|y| (0..area.width).map(move |x| (x, y)))
+        .find(|&(x, y)| buf[(x, y)].symbol() == "T" && buf[(x + 1, y)].symbol() == "r")
+        .map(|p| buf[p].clone())
+        .expect("title drawn");
+    assert_eq!(cell.fg, app.theme.heading);
+    assert!(cell.modifier.contains(ratatui::style::Modifier::BOLD));
+}
+
+/// A short run of slide 12 as the harness reports it (recorded from a real run).
+fn recorded_run(app: &mut App) {
+    app.update(Msg::RunStarted {
+        slide: 12,
+        result: Ok(1),
+    });
+    let events = [
+        r#"{"ev":"info","t":0.0008,"text":"running main()"}"#,
+        r#"{"ev":"task","id":1,"name":"main()","nursery":null,"parent":null,"t":0.0012}"#,
+        r#"{"ev":"task","id":2,"name":"sleepy(0)","nursery":1,"parent":1,"t":0.0014}"#,
+        r#"{"ev":"task","id":3,"name":"sleepy(1)","nursery":1,"parent":1,"t":0.0015}"#,
+        r#"{"ev":"out","stream":"stdout","t":0.0016,"task":1,"text":"Started all tasks\n"}"#,
+        r#"{"ev":"out","stream":"stdout","t":0.0017,"task":2,"text":"Sleeping for 0 seconds\n"}"#,
+        r#"{"ev":"out","stream":"stdout","t":0.0018,"task":3,"text":"Sleeping for 1 seconds\n"}"#,
+        r#"{"ev":"out","stream":"stdout","t":0.0021,"task":2,"text":"Slept 0 seconds\n"}"#,
+        r#"{"ev":"out","stream":"stdout","t":1.0019,"task":3,"text":"Slept 1 seconds\n"}"#,
+        r#"{"ev":"out","stream":"stdout","t":1.0023,"task":1,"text":"All done\n"}"#,
+        r#"{"ev":"done","status":"ok","t":1.0025}"#,
+    ];
+    for e in events {
+        let ev = Event::parse(e).unwrap();
+        app.update(Msg::Kernel(KernelMsg::Child(1, ChildMsg::Event(ev))));
+    }
+}
+
+#[test]
+fn output_pane_after_a_run() {
+    let mut app = reference_app(12);
+    recorded_run(&mut app);
+    insta::assert_snapshot!("output_pane_100x30", text(&app, 100, 30));
+    insta::assert_snapshot!("output_pane_80x24", text(&app, 80, 24));
+}
+
+#[test]
+fn each_task_has_its_own_stable_colour() {
+    let mut app = reference_app(12);
+    recorded_run(&mut app);
+    let buf = frame(&app, 100, 30);
+    let colour_of = |label: &str| {
+        let area = buf.area;
+        // From the bottom: the slide's own code above also says `main()`.
+        (0..area.height)
+            .rev()
+            .find_map(|y| {
+                let row: String = (0..area.width).map(|x| buf[(x, y)].symbol()).collect();
+                row.find(label).map(|col| {
+                    let x = row[..col].chars().count() as u16;
+                    buf[(x, y)].fg
+                })
+            })
+            .unwrap_or_else(|| panic!("{label} not drawn"))
+    };
+    let main = colour_of("main()");
+    let s0 = colour_of("sleepy(0)");
+    let s1 = colour_of("sleepy(1)");
+    assert_eq!(main, app.theme.task_color(0));
+    assert_eq!(s0, app.theme.task_color(1));
+    assert_eq!(s1, app.theme.task_color(2));
+    assert!(main != s0 && s0 != s1);
+}
+
+#[test]
+fn help_overlay_lists_every_key() {
+    let mut app = reference_app(1);
+    app.help = true;
+    let t = text(&app, 100, 30);
+    for (keys, what) in crate::app::keys::HELP {
+        assert!(t.contains(keys) && t.contains(what), "{keys} / {what} missing\n{t}");
+    }
+}
+
+#[test]
+fn tall_slide_shows_a_scroll_indicator() {
+    let mut app = reference_app(54);
+    let t = text(&app, 80, 14);
+    assert!(t.contains("more (j)"), "{t}");
+    app.scroll = 100;
+    let t = text(&app, 80, 14);
+    assert!(t.contains("▲"), "{t}");
+    assert!(t.contains("return"), "scrolled to the end:\n{t}");
+}
