@@ -61,3 +61,84 @@ fn jump_by_number_and_help_overlay() {
     pty.send(b"q");
     assert!(pty.wait_exit(T).success());
 }
+
+/// Pids of the direct children of `pid` (the interpreters the presenter started).
+fn children(pid: u32) -> Vec<i32> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(p) = entry.file_name().to_string_lossy().parse::<i32>() else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{p}/stat")) else {
+            continue;
+        };
+        // The fields after the parenthesised command: state, ppid, ...
+        let rest = &stat[stat.rfind(')').unwrap() + 2..];
+        let ppid: u32 = rest.split(' ').nth(1).unwrap().parse().unwrap();
+        if ppid == pid {
+            out.push(p);
+        }
+    }
+    out
+}
+
+fn alive(pid: i32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .map(|s| !s[s.rfind(')').unwrap() + 2..].starts_with('Z'))
+        .unwrap_or(false)
+}
+
+#[test]
+fn run_a_demo_stop_another_and_leave_no_process_behind() {
+    let deck = reference_deck();
+    let mut pty = Pty::spawn(&[deck.to_str().unwrap(), "--slide", "37"], 100, 30);
+    pty.wait_for("trio 0.", Duration::from_secs(60));
+    pty.send(b"r");
+    pty.wait_for("Sleeping for 10 seconds", T);
+    pty.wait_for("All done", T);
+    pty.wait_for("done in 3.0", T);
+
+    // Slide 12 runs, then Esc stops it half-way.
+    pty.send(b"12\r");
+    pty.wait_for("12 / 57", T);
+    pty.send(b"r");
+    pty.wait_for("Slept 1 seconds", T);
+    pty.send(b"\x1b");
+    pty.wait_for("stopped", T);
+    assert!(!pty.contents().contains("Slept 3 seconds"));
+
+    // A run in progress when the speaker quits.
+    pty.send(b"r");
+    pty.wait_for("Sleeping for 4 seconds", T);
+    let kids = children(pty.child.id());
+    assert!(!kids.is_empty(), "a demo interpreter is running");
+    pty.send(b"q");
+    assert!(pty.wait_exit(T).success());
+    std::thread::sleep(Duration::from_millis(300));
+    for k in kids {
+        assert!(!alive(k), "interpreter {k} outlived the presenter");
+    }
+}
+
+#[test]
+fn a_crashed_interpreter_is_reported_and_the_next_run_works() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("crash.md");
+    std::fs::write(
+        &path,
+        "# Crash\n====\n```exec\nimport os\nasync def main():\n    print('bye')\n    os._exit(3)\n```\n====\n```exec\nprint('fine')\n```\n",
+    )
+    .unwrap();
+    let mut pty = Pty::spawn(&[path.to_str().unwrap(), "--slide", "2"], 100, 30);
+    pty.wait_for("trio 0.", Duration::from_secs(60));
+    pty.send(b"r");
+    pty.wait_for("interpreter died (exit code 3)", T);
+    // Slide 3 runs slide 2's code as set-up (it only defines main), then its own.
+    pty.send(b"\x1b[C");
+    pty.wait_for("3 / 3", T);
+    pty.send(b"r");
+    pty.wait_for("done in", T);
+    assert!(pty.contents().contains("fine"));
+    pty.send(b"q");
+    assert!(pty.wait_exit(T).success());
+}
