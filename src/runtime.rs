@@ -58,6 +58,7 @@ pub fn present(deck: Deck, theme: Theme, opts: Options) -> anyhow::Result<()> {
 
     let mut batch = Vec::new();
     let mut background_started = false;
+    let mut pending: Option<usize> = None;
     while !app.quit {
         if !background_started && started.elapsed() >= BACKGROUND_DELAY {
             background_started = true;
@@ -85,9 +86,15 @@ pub fn present(deck: Deck, theme: Theme, opts: Options) -> anyhow::Result<()> {
             }
         }
         for msg in batch.drain(..) {
+            let resolved = matches!(msg, Msg::Kernel(KernelMsg::Resolved(_)));
             observe(&mut pool, &msg);
-            for effect in app.update(msg) {
-                carry_out(effect, &mut app, &mut pool, opts.expose);
+            let mut effects = app.update(msg);
+            // A run asked for while Python was still being found starts as soon as it is known.
+            if resolved {
+                effects.extend(pending.take().map(Effect::Run));
+            }
+            for effect in effects {
+                carry_out(effect, &mut app, &mut pool, &mut pending, opts.expose);
             }
         }
         app.update(Msg::Tick {
@@ -119,22 +126,34 @@ fn observe(pool: &mut Pool, msg: &Msg) {
     }
 }
 
-fn carry_out(effect: Effect, app: &mut App, pool: &mut Pool, expose: bool) {
+fn carry_out(
+    effect: Effect,
+    app: &mut App,
+    pool: &mut Pool,
+    pending: &mut Option<usize>,
+    expose: bool,
+) {
     match effect {
         Effect::Run(slide) => {
+            if pool.interpreter().is_none() && pool.unavailable().is_none() {
+                *pending = Some(slide);
+                app.notice = Some("starting Python… the demo runs as soon as it is ready".into());
+                return;
+            }
             let command = protocol::run_command(&app.deck, slide, expose);
             let result = match pool.unavailable() {
                 Some(why) => Err(why.to_string()),
-                None if pool.interpreter().is_none() => {
-                    Err("Python is still being set up; try again in a moment".into())
-                }
                 None => pool.run(&command),
             };
+            app.notice = None;
             for e in app.update(Msg::RunStarted { slide, result }) {
-                carry_out(e, app, pool, expose);
+                carry_out(e, app, pool, pending, expose);
             }
         }
-        Effect::Stop => pool.stop(),
+        Effect::Stop => {
+            *pending = None;
+            pool.stop()
+        }
         Effect::KillCurrent => pool.kill_current(),
         Effect::Quit => pool.shutdown(),
     }

@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# Benchmarks of what a speaker feels, measured in a real pseudo-terminal (100x30) with
+# ../shared/tools/tty_probe.py (a pyte-based VT100 screen; see its header). Prints a table of
+# medians. Not part of `cargo test`: timings belong here, not in pass/fail tests.
+#
+#   bench/run.sh            # all scenarios
+#   REPEAT=20 bench/run.sh  # more repetitions
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PROBE=${PROBE:-../shared/tools/tty_probe.py}
+REPEAT=${REPEAT:-10}
+[ -f "$PROBE" ] || { echo "bench: $PROBE not found (set PROBE=path/to/tty_probe.py)"; exit 2; }
+PYPROBE=${PYPROBE:-/tmp/probe-py}
+[ -d "$PYPROBE/pyte" ] || python3 -m pip install -q --target "$PYPROBE" pyte >/dev/null
+cargo build --release -q
+BIN=target/release/trio-present
+DECK=slides/trio.md
+# Make sure trio is provisioned so that no run pays for pip.
+$BIN doctor --install >/dev/null
+
+probe() { PYTHONPATH="$PYPROBE" python3 "$PROBE" "$@"; }
+# median KEY of step STEP from a --summary JSON on stdin
+med() { python3 -c "
+import json,sys
+d=json.load(sys.stdin); s=d['summary']
+step=[k for k in s if k.split(':',1)[0]==sys.argv[1]][0]
+print('%.1f' % (s[step][sys.argv[2]]['median']*1000))" "$@"; }
+rss() { python3 -c "
+import json,sys
+d=json.load(sys.stdin); r=d['summary']['rss'][sys.argv[1]]
+print('%.1f' % (r['max']/1024))" "$@"; }
+
+printf '%-58s %10s\n' "measure" "value"
+printf '%-58s %10s\n' "-------" "-----"
+
+out=$(probe --repeat "$REPEAT" --summary --script 'wait_for:async programming for humans;wait_stable:0.3;send:Right;wait_for:Oberländer;send:q;expect_exit:3' -- $BIN $DECK)
+printf '%-58s %8s ms\n' "start-up to first frame (median)" "$(echo "$out" | med 0 since_spawn_s)"
+printf '%-58s %8s ms\n' "Right to next slide on screen (median)" "$(echo "$out" | med 3 since_send_s)"
+
+# Paging through all 57 slides; --python /nonexistent keeps the spare interpreter out of the
+# figure (the presenter's own memory), then the same with the spare for the whole tree.
+steps='wait_for:async programming;sleep:0.3'
+for i in $(seq 2 57); do steps="$steps;send:Right;wait_for:$i / 57"; done
+steps="$steps;sleep:0.3;send:q;expect_exit:3"
+out=$(probe --repeat 3 --summary --rss --script "$steps" -- $BIN $DECK --python /nonexistent/python3)
+printf '%-58s %8s MB\n' "peak RSS of the presenter, paging 57 slides (max of 3)" "$(echo "$out" | rss max_process_vmhwm_kb)"
+out=$(probe --repeat 3 --summary --rss --script "$steps" -- $BIN $DECK)
+printf '%-58s %8s MB\n' "peak RSS of presenter + spare interpreter (sum, max of 3)" "$(echo "$out" | rss peak_tree_rss_sum_kb)"
+
+# Key to first demo output on slide 12, with the warm spare (wait for it to be ready). The
+# regexes match output rows (time, task, text), not the slide's source code.
+out=$(probe --repeat "$REPEAT" --timeout 15 --script 'wait_for/30:trio 0.;sleep:0.5;send:r;wait_for:Sleeping for 0 seconds;watch_re:\d\.\d\d sleepy\(3\) +Slept 3 seconds;wait_re:\d\.\d\d main\(\) +All done;send:q;expect_exit:5' -- $BIN $DECK --slide 12)
+printf '%-58s %8s ms\n' "r to first output line, warm spare (median)" "$(echo "$out" | med 3 since_send_s)"
+printf '%-58s %8s ms\n' "r to 'Slept 3 seconds' on screen (median; ideal 3000)" "$(echo "$out" | python3 -c "
+import json,sys
+d=json.load(sys.stdin)
+v=sorted(w['since_send_s'] for r in d['runs'] for w in (r.get('watches') or []) if w.get('since_send_s') is not None)
+print('%.1f' % (v[len(v)//2]*1000) if v else 'n/a')")"
+# Cold: r pressed at once, before any interpreter exists.
+out=$(probe --repeat 5 --summary --timeout 15 --script 'wait_for:Started all tasks;send:r;wait_for:Sleeping for 0 seconds;send:q;expect_exit:5' -- $BIN $DECK --slide 12)
+printf '%-58s %8s ms\n' "r at start-up to first output, cold (median)" "$(echo "$out" | med 2 since_send_s)"
+
+# Flood: 100,000 lines; time to the last line, a key during the flood (the help overlay, which
+# does not stop the demo), the next-slide key after it, memory.
+out=$(probe --repeat 3 --summary --rss --timeout 30 --script 'wait_for/30:trio 0.;sleep:0.5;send:Right;wait_for:2 / 3;send:r;wait_re:line [1-9]\d{4} of;send:?;wait_for:previous slide;send:?;wait_re/30:[0-9]\.[0-9]{2} +flood done;send:Right;wait_for:After the flood;send:q;expect_exit:5' -- $BIN bench/flood.md)
+printf '%-58s %8s ms\n' "flood: r to 'flood done' on screen (median)" "$(echo "$out" | python3 -c "
+import json,sys
+d=json.load(sys.stdin); s=d['summary']
+a=[k for k in s if k.startswith('3:')][0]; b=[k for k in s if k.startswith('9:')][0]
+print('%.1f' % ((s[b]['since_spawn_s']['median']-s[a]['since_spawn_s']['median'])*1000))")"
+printf '%-58s %8s ms\n' "flood: '?' answered during the flood (median)" "$(echo "$out" | med 7 since_send_s)"
+printf '%-58s %8s ms\n' "flood: Right answered after the flood (median)" "$(echo "$out" | med 11 since_send_s)"
+printf '%-58s %8s MB\n' "flood: peak RSS, presenter + interpreters (max of 3)" "$(echo "$out" | rss peak_tree_rss_sum_kb)"
