@@ -109,6 +109,12 @@ pub fn run(deck: &Deck, args: &RunArgs) -> anyhow::Result<i32> {
 fn print_json(w: &mut impl Write, msg: &ChildMsg) -> std::io::Result<()> {
     let value = match msg {
         ChildMsg::Event(ev) => serde_json::to_value(ev).unwrap_or_default(),
+        ChildMsg::Events(evs) => {
+            for ev in evs {
+                writeln!(w, "{}", serde_json::to_value(ev).unwrap_or_default())?;
+            }
+            return Ok(());
+        }
         ChildMsg::Raw { stream, text } => {
             serde_json::json!({"ev": "raw", "stream": stream, "text": text})
         }

@@ -83,6 +83,8 @@ pub struct RunOutput {
     /// current by ticks, so the clock moves while the demo is quiet).
     pub started_at: std::time::Duration,
     pub wall: f64,
+    /// How many lines are still partial (so complete output skips looking for them).
+    partial: usize,
 }
 
 impl RunOutput {
@@ -98,12 +100,17 @@ impl RunOutput {
             stop_requested: false,
             started_at: std::time::Duration::ZERO,
             wall: 0.0,
+            partial: 0,
         }
     }
 
     fn push(&mut self, line: OutLine) {
         if self.lines.len() >= SCROLLBACK {
-            self.lines.pop_front();
+            if let Some(old) = self.lines.pop_front() {
+                if !old.complete {
+                    self.partial -= 1;
+                }
+            }
             self.dropped += 1;
         }
         self.lines.push_back(line);
@@ -115,23 +122,34 @@ impl RunOutput {
         for piece in text.split_inclusive('\n') {
             let complete = piece.ends_with('\n');
             let clean = sanitize(piece.trim_end_matches('\n'));
-            let open = self
-                .lines
-                .iter_mut()
-                .rev()
-                .take(64)
-                .find(|l| !l.complete && l.source == source);
+            let open = if self.partial > 0 {
+                self.lines
+                    .iter_mut()
+                    .rev()
+                    .take(64)
+                    .find(|l| !l.complete && l.source == source)
+            } else {
+                None
+            };
             match open {
                 Some(line) => {
                     line.text.push_str(&clean);
                     line.complete = complete;
+                    if complete {
+                        self.partial -= 1;
+                    }
                 }
-                None => self.push(OutLine {
-                    t,
-                    source: source.clone(),
-                    text: clean,
-                    complete,
-                }),
+                None => {
+                    if !complete {
+                        self.partial += 1;
+                    }
+                    self.push(OutLine {
+                        t,
+                        source: source.clone(),
+                        text: clean,
+                        complete,
+                    })
+                }
             }
         }
     }
@@ -153,6 +171,7 @@ impl RunOutput {
     pub fn apply(&mut self, msg: &ChildMsg) {
         match msg {
             ChildMsg::Event(ev) => self.apply_event(ev),
+            ChildMsg::Events(evs) => evs.iter().for_each(|ev| self.apply_event(ev)),
             ChildMsg::Raw { stream, text } => {
                 let source = Source::Raw {
                     stderr: *stream == "stderr",
@@ -179,6 +198,7 @@ impl RunOutput {
                 for l in self.lines.iter_mut() {
                     l.complete = true;
                 }
+                self.partial = 0;
             }
         }
     }

@@ -180,8 +180,11 @@ class _Stop:
 
     ``cancel`` arrives on the listener thread while the main thread runs the demo.  Inside
     trio, the run's root cancel scope is cancelled through the run's TrioToken (the only
-    thread-safe way into a trio run); outside trio (plain blocks) the flag is checked between
-    blocks, and the SIGINT the presenter sends along does the rest.
+    thread-safe way into a trio run): tasks get Cancelled at their next checkpoint.  Outside
+    trio (plain blocks) there is nothing to cancel, so the harness sends itself the SIGINT the
+    presenter sends along anyway.  A task that never reaches a checkpoint (``while True:``
+    without await) is stopped by the presenter's SIGINT too.  The flag is also checked before
+    each block and before main().
     """
 
     def __init__(self):
@@ -197,8 +200,10 @@ class _Stop:
         if scope is not None:
             try:
                 token.run_sync_soon(scope.cancel)
+                return
             except Exception:  # trio.RunFinishedError: the run ended meanwhile
                 pass
+        os.kill(os.getpid(), signal.SIGINT)  # ignored once the run is being reported
 
     def attach(self, scope):
         """Called inside a fresh trio run with its root cancel scope."""

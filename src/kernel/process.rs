@@ -22,6 +22,9 @@ pub const HARNESS: &str = include_str!("harness.py");
 pub enum ChildMsg {
     /// A protocol event from fd 3.
     Event(Event),
+    /// Several events that were waiting in the pipe at once (under a flood, one channel message
+    /// per read instead of one per line keeps the presenter's wake-ups down).
+    Events(Vec<Event>),
     /// Bytes written to fd 1 or 2 outside the harness (C code, subprocesses), decoded lossily.
     Raw { stream: &'static str, text: String },
     /// A line on fd 3 that was not a valid event.
@@ -157,6 +160,7 @@ fn spawn_event_reader(
         let mut done = false;
         let mut reader = BufReader::with_capacity(64 * 1024, events);
         let mut line = Vec::new();
+        let mut batch: Vec<Event> = Vec::new();
         loop {
             line.clear();
             match reader.read_until(b'\n', &mut line) {
@@ -164,18 +168,30 @@ fn spawn_event_reader(
                 Ok(_) => {
                     let text = String::from_utf8_lossy(&line);
                     let text = text.trim_end_matches('\n');
-                    if text.is_empty() {
-                        continue;
-                    }
-                    match Event::parse(text) {
-                        Ok(ev) => {
-                            done |= matches!(ev, Event::Done { .. });
-                            sink(id, ChildMsg::Event(ev));
+                    if !text.is_empty() {
+                        match Event::parse(text) {
+                            Ok(ev) => {
+                                done |= matches!(ev, Event::Done { .. });
+                                batch.push(ev);
+                            }
+                            Err(e) => sink(id, ChildMsg::ProtocolError(e)),
                         }
-                        Err(e) => sink(id, ChildMsg::ProtocolError(e)),
                     }
                 }
             }
+            // Send once nothing more is waiting in our buffer, so a lone event goes out at
+            // once and a burst goes out together.
+            if reader.buffer().is_empty() && !batch.is_empty() {
+                let msg = if batch.len() == 1 {
+                    ChildMsg::Event(batch.pop().expect("one event"))
+                } else {
+                    ChildMsg::Events(std::mem::take(&mut batch))
+                };
+                sink(id, msg);
+            }
+        }
+        if !batch.is_empty() {
+            sink(id, ChildMsg::Events(batch));
         }
         let status = child.wait().ok();
         exited.store(true, Ordering::SeqCst);
