@@ -142,3 +142,49 @@ fn a_crashed_interpreter_is_reported_and_the_next_run_works() {
     pty.send(b"q");
     assert!(pty.wait_exit(T).success());
 }
+
+#[test]
+fn hot_reload_keeps_the_slide_and_survives_a_bad_save() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("talk.md");
+    std::fs::write(&path, "# One\n====\n# Two\n====\n# Three\n").unwrap();
+    let mut pty = Pty::spawn(&[path.to_str().unwrap(), "--slide", "2"], 80, 24);
+    pty.wait_for("Two", T);
+    std::thread::sleep(Duration::from_millis(200));
+
+    std::fs::write(&path, "# One\n====\n# Two, edited\n====\n# Three\n====\n# Four\n").unwrap();
+    let took = pty.wait_for("Two, edited", Duration::from_secs(5));
+    assert!(took < Duration::from_secs(2), "reload took {took:?}");
+    pty.wait_for("2 / 4", T);
+
+    std::fs::write(&path, b"# One\n====\n# Tw\xff\n").unwrap();
+    pty.wait_for("reload failed", Duration::from_secs(5));
+    assert!(pty.contents().contains("Two, edited"), "old deck still shown");
+
+    // Shrinking the deck clamps the slide.
+    pty.send(b"4\r");
+    pty.wait_for("4 / 4", T);
+    std::fs::write(&path, "# One\n====\n# Two\n").unwrap();
+    pty.wait_for("2 / 2", Duration::from_secs(5));
+    pty.send(b"q");
+    assert!(pty.wait_exit(T).success());
+}
+
+#[test]
+fn without_python_slides_work_and_running_explains() {
+    let deck = reference_deck();
+    let mut pty = Pty::spawn(
+        &[deck.to_str().unwrap(), "--slide", "12", "--python", "/nonexistent/python3"],
+        100,
+        30,
+    );
+    pty.wait_for("12 / 57", T);
+    pty.wait_for("no Python", T);
+    pty.send(b"r");
+    pty.wait_for("cannot run", T);
+    assert!(pty.contents().contains("/nonexistent/python3"), "{}", pty.contents());
+    pty.send(b"\x1b[C");
+    pty.wait_for("13 / 57", T);
+    pty.send(b"q");
+    assert!(pty.wait_exit(T).success());
+}

@@ -298,3 +298,39 @@ fn timeout_stops_with_124() {
     let s = run_json(&reference_deck(), 37, &["--timeout", "0.5"]);
     assert_eq!(s.code, 124);
 }
+
+#[test]
+fn output_from_subprocesses_appears_untagged() {
+    let (_d, deck) = deck_with(
+        "import os, sys\nprint(\"from python\")\nsys.stdout.flush()\nos.system(\"echo from-a-shell; echo to-stderr 1>&2\")",
+    );
+    let s = run_json(&deck, 2, &["--timeout", "20"]);
+    assert_eq!(s.code, 0);
+    let raw: String = s
+        .of("raw")
+        .iter()
+        .map(|e| format!("{}:{}", e["stream"], e["text"]))
+        .collect();
+    assert!(raw.contains("\"stdout\":\"from-a-shell\\n\""), "{raw}");
+    assert!(raw.contains("\"stderr\":\"to-stderr\\n\""), "{raw}");
+    s.line("from python");
+}
+
+#[test]
+fn a_flood_keeps_memory_bounded() {
+    let (_d, deck) =
+        deck_with("for i in range(200000):\n    print(\"line\", i, \"x\" * 60)\nprint(\"flood done\")");
+    let child = Command::new(BIN)
+        .args(["run", deck.to_str().unwrap(), "--slide", "2", "--timeout", "60"])
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut status = 0;
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // wait4 reports the peak RSS of the run command and the interpreter it reaped.
+    let pid = unsafe { libc::wait4(child.id() as i32, &mut status, 0, &mut usage) };
+    assert_eq!(pid, child.id() as i32);
+    assert_eq!(libc::WEXITSTATUS(status), 0);
+    let peak_mb = usage.ru_maxrss / 1024;
+    assert!(peak_mb < 100, "peak RSS {peak_mb} MB");
+}

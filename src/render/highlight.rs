@@ -16,8 +16,16 @@ static THEMES: OnceLock<ThemeSet> = OnceLock::new();
 /// costs a few hundred milliseconds of regex matching, and the rest is clipped anyway.
 const LONG_LINE: usize = 2048;
 
+/// The syntaxes `build.rs` keeps from syntect's bundled set (Python, Rust, shell, JavaScript,
+/// JSON, YAML, C, C++, Go, Java, SQL, HTML, CSS, XML, Markdown, Diff, Makefile and what they
+/// embed), as an uncompressed dump: each syntax's contexts are compressed separately inside and
+/// only unpacked when that syntax is first used.
+static SYNTAX_DUMP: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/syntaxes.packdump"));
+
 fn syntaxes() -> &'static SyntaxSet {
-    SYNTAXES.get_or_init(SyntaxSet::load_defaults_newlines)
+    SYNTAXES.get_or_init(|| {
+        syntect::dumps::from_uncompressed_data(SYNTAX_DUMP).expect("build.rs wrote a valid dump")
+    })
 }
 
 fn themes() -> &'static ThemeSet {
