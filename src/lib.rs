@@ -9,6 +9,7 @@ pub mod cli;
 pub mod deck;
 pub mod headless;
 pub mod kernel;
+pub mod net;
 pub mod render;
 pub mod runtime;
 pub mod terminal;

@@ -3,6 +3,8 @@
 //! watcher, SIGTERM/SIGHUP), one blocking wait, then the whole batch of waiting messages goes
 //! through [`App::update`], effects are carried out, and the frame is drawn once.
 
+use std::collections::HashMap;
+use std::net::ToSocketAddrs;
 use std::path::PathBuf;
 use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
@@ -15,6 +17,8 @@ use crate::deck::Deck;
 use crate::kernel::pool::{KernelMsg, Pool};
 use crate::kernel::process::ChildMsg;
 use crate::kernel::protocol::{self, Event};
+use crate::net::client::{describe, ClientSink};
+use crate::net::{Client, ClientEvent};
 use crate::theme::Theme;
 use crate::{terminal as term, ui, watcher};
 
@@ -51,18 +55,24 @@ pub fn present(deck: Deck, theme: Theme, opts: Options) -> anyhow::Result<()> {
     })
     .ok();
     let kernel_tx = tx.clone();
-    let mut pool = Pool::new(Arc::new(move |m| {
+    let pool = Pool::new(Arc::new(move |m| {
         let _ = kernel_tx.send(Msg::Kernel(m));
     }));
-    drop(tx);
+    app.expose = opts.expose;
+    let mut exec = Executor {
+        pool,
+        pending: None,
+        clients: HashMap::new(),
+        tx,
+        expose: opts.expose,
+    };
 
     let mut batch = Vec::new();
     let mut background_started = false;
-    let mut pending: Option<usize> = None;
     while !app.quit {
         if !background_started && started.elapsed() >= BACKGROUND_DELAY {
             background_started = true;
-            pool.resolve_in_background(opts.python.clone());
+            exec.pool.resolve_in_background(opts.python.clone());
             // Highlighting sets load off the first frame's path, before a code slide needs them.
             std::thread::spawn(crate::render::warm_up);
         }
@@ -87,14 +97,14 @@ pub fn present(deck: Deck, theme: Theme, opts: Options) -> anyhow::Result<()> {
         }
         for msg in batch.drain(..) {
             let resolved = matches!(msg, Msg::Kernel(KernelMsg::Resolved(_)));
-            observe(&mut pool, &msg);
+            observe(&mut exec.pool, &msg);
             let mut effects = app.update(msg);
             // A run asked for while Python was still being found starts as soon as it is known.
             if resolved {
-                effects.extend(pending.take().map(Effect::Run));
+                effects.extend(exec.pending.take().map(Effect::Run));
             }
             for effect in effects {
-                carry_out(effect, &mut app, &mut pool, &mut pending, opts.expose);
+                exec.carry_out(effect, &mut app);
             }
         }
         app.update(Msg::Tick {
@@ -104,7 +114,8 @@ pub fn present(deck: Deck, theme: Theme, opts: Options) -> anyhow::Result<()> {
             draw(&mut terminal, &app)?;
         }
     }
-    pool.shutdown();
+    exec.clients.clear();
+    exec.pool.shutdown();
     Ok(())
 }
 
@@ -126,36 +137,81 @@ fn observe(pool: &mut Pool, msg: &Msg) {
     }
 }
 
-fn carry_out(
-    effect: Effect,
-    app: &mut App,
-    pool: &mut Pool,
-    pending: &mut Option<usize>,
+/// What the loop owns to carry out effects: the interpreters and the built-in clients.
+struct Executor {
+    pool: Pool,
+    /// A run asked for before Python was found; it starts when it is.
+    pending: Option<usize>,
+    clients: HashMap<usize, Client>,
+    tx: mpsc::Sender<Msg>,
     expose: bool,
-) {
-    match effect {
-        Effect::Run(slide) => {
-            if pool.interpreter().is_none() && pool.unavailable().is_none() {
-                *pending = Some(slide);
-                app.notice = Some("starting Python… the demo runs as soon as it is ready".into());
-                return;
+}
+
+impl Executor {
+    fn carry_out(&mut self, effect: Effect, app: &mut App) {
+        match effect {
+            Effect::Run(slide) => {
+                if self.pool.interpreter().is_none() && self.pool.unavailable().is_none() {
+                    self.pending = Some(slide);
+                    app.notice =
+                        Some("starting Python… the demo runs as soon as it is ready".into());
+                    return;
+                }
+                let command = protocol::run_command(&app.deck, slide, self.expose);
+                let result = match self.pool.unavailable() {
+                    Some(why) => Err(why.to_string()),
+                    None => self.pool.run(&command),
+                };
+                app.notice = None;
+                for e in app.update(Msg::RunStarted { slide, result }) {
+                    self.carry_out(e, app);
+                }
             }
-            let command = protocol::run_command(&app.deck, slide, expose);
-            let result = match pool.unavailable() {
-                Some(why) => Err(why.to_string()),
-                None => pool.run(&command),
-            };
-            app.notice = None;
-            for e in app.update(Msg::RunStarted { slide, result }) {
-                carry_out(e, app, pool, pending, expose);
+            Effect::Stop => {
+                self.pending = None;
+                self.pool.stop()
+            }
+            Effect::KillCurrent => self.pool.kill_current(),
+            Effect::Quit => {
+                self.clients.clear();
+                self.pool.shutdown()
+            }
+            Effect::Connect { id, addr } => {
+                let tx = self.tx.clone();
+                let sink: ClientSink = Arc::new(move |id, ev| {
+                    let _ = tx.send(Msg::Client(id, ev));
+                });
+                let result = addr
+                    .to_socket_addrs()
+                    .ok()
+                    .and_then(|mut a| a.next())
+                    .ok_or_else(|| format!("bad address {addr}"))
+                    .and_then(|a| Client::connect(id, a, sink).map_err(|e| describe(&e)));
+                match result {
+                    Ok(c) => {
+                        self.clients.insert(id, c);
+                    }
+                    Err(why) => {
+                        app.update(Msg::Client(id, ClientEvent::Failed(why)));
+                    }
+                }
+            }
+            Effect::ClientSend { id, bytes } => {
+                if let Some(c) = self.clients.get_mut(&id) {
+                    if let Err(e) = c.send(&bytes) {
+                        app.update(Msg::Client(id, ClientEvent::Failed(describe(&e))));
+                    }
+                }
+            }
+            Effect::ClientEof { id } => {
+                if let Some(c) = self.clients.get(&id) {
+                    let _ = c.send_eof();
+                }
+            }
+            Effect::ClientClose { id } => {
+                self.clients.remove(&id);
             }
         }
-        Effect::Stop => {
-            *pending = None;
-            pool.stop()
-        }
-        Effect::KillCurrent => pool.kill_current(),
-        Effect::Quit => pool.shutdown(),
     }
 }
 

@@ -317,6 +317,8 @@ fn output_from_subprocesses_appears_untagged() {
 }
 
 #[test]
+// The child is reaped by wait4 (for its rusage), not by Child::wait.
+#[allow(clippy::zombie_processes)]
 fn a_flood_keeps_memory_bounded() {
     let (_d, deck) =
         deck_with("for i in range(200000):\n    print(\"line\", i, \"x\" * 60)\nprint(\"flood done\")");

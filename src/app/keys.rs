@@ -24,6 +24,10 @@ pub enum Action {
     Interrupt,
     ToggleHelp,
     ToggleTimes,
+    /// Open a built-in client to the demo's listening port.
+    OpenClient,
+    /// Type into the client panes (Tab).
+    FocusClients,
     Quit,
 }
 
@@ -38,6 +42,10 @@ pub const HELP: &[(&str, &str)] = &[
     ("Esc Ctrl-c", "stop the running demo"),
     ("[ ]", "scroll the output (] at the end follows)"),
     ("t", "timestamps on/off"),
+    ("c", "open a client to the demo's server (typing goes to it)"),
+    ("Tab", "type into the clients / next client"),
+    ("in a client: Enter", "send the line; Ctrl-d sends EOF"),
+    ("in a client: Ctrl-w / Esc", "close it / back to the slides"),
     ("?", "this help"),
     ("q (Ctrl-c when idle)", "quit"),
 ];
@@ -65,6 +73,8 @@ pub fn action(key: KeyEvent) -> Option<Action> {
         KeyCode::Esc => Action::Escape,
         KeyCode::Char('?') => Action::ToggleHelp,
         KeyCode::Char('t') => Action::ToggleTimes,
+        KeyCode::Char('c') => Action::OpenClient,
+        KeyCode::Tab => Action::FocusClients,
         KeyCode::Char('q') => Action::Quit,
         _ => return None,
     })

@@ -3,6 +3,7 @@
 //! and returns [`Effect`]s (start a run, stop it, quit) for the event loop to carry out. The UI
 //! draws from `&App` only.
 
+pub mod clients;
 pub mod keys;
 pub mod output;
 
@@ -36,6 +37,8 @@ pub enum Msg {
     DeckReloaded(Result<Deck, String>),
     /// SIGTERM/SIGHUP: leave now.
     Terminate,
+    /// Something happened on built-in client `id`.
+    Client(usize, crate::net::ClientEvent),
 }
 
 /// Something for the loop to do.
@@ -45,6 +48,11 @@ pub enum Effect {
     Stop,
     KillCurrent,
     Quit,
+    /// Open built-in client `id` to `addr` (host:port).
+    Connect { id: usize, addr: String },
+    ClientSend { id: usize, bytes: Vec<u8> },
+    ClientEof { id: usize },
+    ClientClose { id: usize },
 }
 
 /// Where the interpreter stands, for the status bar and for messages.
@@ -78,6 +86,13 @@ pub struct App {
     /// Lines the output pane is scrolled up from the newest (0 = follow).
     pub output_scroll: usize,
     pub quit: bool,
+    /// Built-in clients of the demo on `clients_slide`, and the one typed into, if any.
+    pub clients: Vec<clients::ClientPane>,
+    pub clients_slide: usize,
+    pub client_focus: Option<usize>,
+    next_client: usize,
+    /// Whether demo servers may listen beyond loopback (`--expose`), for the status bar.
+    pub expose: bool,
     /// Memoised layouts by (slide index, width); cleared when the deck changes.
     layouts: RefCell<HashMap<(usize, u16), Rc<SlideLayout>>>,
 }
@@ -101,6 +116,11 @@ impl App {
             show_times: true,
             output_scroll: 0,
             quit: false,
+            clients: Vec::new(),
+            clients_slide: 0,
+            client_focus: None,
+            next_client: 1,
+            expose: false,
             layouts: RefCell::new(HashMap::new()),
         }
     }
@@ -126,10 +146,17 @@ impl App {
 
     pub fn update(&mut self, msg: Msg) -> Vec<Effect> {
         match msg {
+            Msg::Key(key) if self.client_focus.is_some() && !self.help => self.client_key(key),
             Msg::Key(key) => match keys::action(key) {
                 Some(action) => self.act(action),
                 None => vec![],
             },
+            Msg::Client(id, ev) => {
+                if let Some(p) = self.clients.iter_mut().find(|p| p.id == id) {
+                    p.apply(ev);
+                }
+                vec![]
+            }
             Msg::Resize(..) => vec![],
             Msg::Tick { talk } => {
                 self.talk_clock = talk;
@@ -145,8 +172,10 @@ impl App {
                 vec![]
             }
             Msg::RunStarted { slide, result } => {
+                let mut effects = vec![];
                 match result {
                     Ok(child) => {
+                        effects.extend(self.close_clients());
                         let mut out = RunOutput::new(slide, child);
                         out.started_at = self.talk_clock;
                         self.outputs.insert(slide, out);
@@ -160,7 +189,7 @@ impl App {
                         self.outputs.insert(slide, out);
                     }
                 }
-                vec![]
+                effects
             }
             Msg::DeckReloaded(Ok(deck)) => {
                 self.deck = deck;
@@ -254,6 +283,97 @@ impl App {
                 self.quit = true;
                 vec![Effect::Quit]
             }
+            Action::OpenClient => self.open_client(),
+            Action::FocusClients => {
+                if self.clients.is_empty() || self.clients_slide != self.slide_number() {
+                    self.notice = Some("no client open: c opens one".into());
+                } else {
+                    self.client_focus = Some(self.client_focus.unwrap_or(0));
+                }
+                vec![]
+            }
+        }
+    }
+
+    /// The address a new client should connect to: the current run's first listener, with a
+    /// wildcard host replaced by loopback.
+    pub fn client_target(&self) -> Option<String> {
+        let out = self.current_output()?;
+        let (host, port) = out
+            .listeners
+            .iter()
+            .find(|(h, _)| !h.contains(':'))
+            .or(out.listeners.first())?;
+        let host = match host.as_str() {
+            "0.0.0.0" | "" => "127.0.0.1",
+            "::" => "::1",
+            h => h,
+        };
+        Some(if host.contains(':') {
+            format!("[{host}]:{port}")
+        } else {
+            format!("{host}:{port}")
+        })
+    }
+
+    fn open_client(&mut self) -> Vec<Effect> {
+        let Some(addr) = self.client_target() else {
+            self.notice = Some("no listening socket on this slide: run an echo-server demo".into());
+            return vec![];
+        };
+        if self.clients_slide != self.slide_number() {
+            self.clients.clear();
+            self.clients_slide = self.slide_number();
+        }
+        let id = self.next_client;
+        self.next_client += 1;
+        self.clients.push(clients::ClientPane::new(id, addr.clone()));
+        self.client_focus = Some(self.clients.len() - 1);
+        vec![Effect::Connect { id, addr }]
+    }
+
+    /// Closes every client (a new run, leaving the slide).
+    fn close_clients(&mut self) -> Vec<Effect> {
+        self.client_focus = None;
+        self.clients
+            .drain(..)
+            .map(|p| Effect::ClientClose { id: p.id })
+            .collect()
+    }
+
+    fn client_key(&mut self, key: KeyEvent) -> Vec<Effect> {
+        let Some(i) = self.client_focus.filter(|i| *i < self.clients.len()) else {
+            self.client_focus = None;
+            return vec![];
+        };
+        let pane = &mut self.clients[i];
+        let id = pane.id;
+        match clients::key(pane, key) {
+            clients::ClientKey::Edited => vec![],
+            clients::ClientKey::Send(bytes) => vec![Effect::ClientSend { id, bytes }],
+            clients::ClientKey::Eof => {
+                if pane.state.is_open() {
+                    pane.state = clients::ConnState::HalfClosed;
+                }
+                vec![Effect::ClientEof { id }]
+            }
+            clients::ClientKey::Close => {
+                self.clients.remove(i);
+                self.client_focus = if self.clients.is_empty() {
+                    None
+                } else {
+                    Some(i.min(self.clients.len() - 1))
+                };
+                vec![Effect::ClientClose { id }]
+            }
+            clients::ClientKey::Next => {
+                self.client_focus = Some((i + 1) % self.clients.len());
+                vec![]
+            }
+            clients::ClientKey::Leave => {
+                self.client_focus = None;
+                vec![]
+            }
         }
     }
 
@@ -272,12 +392,13 @@ impl App {
         self.current = index;
         self.scroll = 0;
         self.output_scroll = 0;
+        let mut effects = self.close_clients();
         if self.is_running() {
             // Leaving a slide stops its demo; its output stays with the slide.
             self.mark_stop();
-            return vec![Effect::Stop];
+            effects.push(Effect::Stop);
         }
-        vec![]
+        effects
     }
 
     fn run(&mut self) -> Vec<Effect> {

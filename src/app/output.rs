@@ -85,6 +85,8 @@ pub struct RunOutput {
     pub wall: f64,
     /// How many lines are still partial (so complete output skips looking for them).
     partial: usize,
+    /// Listening sockets the demo opened: (host, port).
+    pub listeners: Vec<(String, u16)>,
 }
 
 impl RunOutput {
@@ -101,6 +103,7 @@ impl RunOutput {
             started_at: std::time::Duration::ZERO,
             wall: 0.0,
             partial: 0,
+            listeners: Vec::new(),
         }
     }
 
@@ -206,6 +209,19 @@ impl RunOutput {
     fn apply_event(&mut self, ev: &Event) {
         match ev {
             Event::Ready { .. } | Event::Unknown => {}
+            Event::Listen { t, host, port, .. } => {
+                self.seen(*t);
+                self.listeners.push((host.clone(), *port));
+                let addr = if host.contains(':') {
+                    format!("[{host}]:{port}")
+                } else {
+                    format!("{host}:{port}")
+                };
+                self.note(
+                    Source::Info,
+                    &format!("listening on {addr} (c opens a client, or: nc {host} {port})"),
+                );
+            }
             Event::Out {
                 t,
                 task,
@@ -303,6 +319,11 @@ impl RunOutput {
             _ => None,
         }
     }
+}
+
+/// [`sanitize`] for text that may span lines: each line is cleaned, the newlines stay.
+pub fn sanitize_keep_newlines(text: &str) -> String {
+    text.split('\n').map(sanitize).collect::<Vec<_>>().join("\n")
 }
 
 /// Makes child output safe to draw: escape sequences (colours included, for now) and control

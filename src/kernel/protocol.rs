@@ -59,6 +59,68 @@ pub enum Event {
         t: f64,
         status: String,
     },
+    // Structured-concurrency events (docs/protocol.md); every field but `id` may be missing.
+    /// A nursery of the demo opened, in task `task`.
+    Nursery {
+        #[serde(default)]
+        t: f64,
+        id: u64,
+        #[serde(default)]
+        task: Option<u64>,
+    },
+    NurseryExit {
+        #[serde(default)]
+        t: f64,
+        id: u64,
+    },
+    /// Tasks whose scheduling state changed since the last `state` event.
+    State {
+        #[serde(default)]
+        t: f64,
+        #[serde(default)]
+        running: Vec<u64>,
+        #[serde(default)]
+        waiting: Vec<u64>,
+    },
+    /// A cancel scope entered from slide code (`kind` e.g. `move_on_after`, `arg` e.g. `3`).
+    Scope {
+        #[serde(default)]
+        t: f64,
+        id: u64,
+        #[serde(default)]
+        task: Option<u64>,
+        #[serde(default, deserialize_with = "text_or_value")]
+        kind: String,
+        #[serde(default, deserialize_with = "text_or_value")]
+        arg: String,
+        #[serde(default)]
+        deadline: Option<f64>,
+    },
+    ScopeFired {
+        #[serde(default)]
+        t: f64,
+        id: u64,
+        #[serde(default, deserialize_with = "text_or_value")]
+        reason: String,
+        #[serde(default)]
+        cancelled: Vec<u64>,
+    },
+    ScopeExit {
+        #[serde(default)]
+        t: f64,
+        id: u64,
+        #[serde(default)]
+        cancelled_caught: bool,
+    },
+    /// The demo opened a listening socket.
+    Listen {
+        #[serde(default)]
+        t: f64,
+        host: String,
+        port: u16,
+        #[serde(default)]
+        family: String,
+    },
     #[serde(other)]
     Unknown,
 }
@@ -68,6 +130,16 @@ impl Event {
     pub fn parse(line: &str) -> Result<Event, String> {
         serde_json::from_str(line).map_err(|e| format!("bad event from harness ({e}): {line}"))
     }
+}
+
+/// A text field that also accepts a number, a boolean or null (as its JSON text, or empty), so
+/// `"arg": 3` reads like `"arg": "3"`.
+fn text_or_value<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    Ok(match serde_json::Value::deserialize(d)? {
+        serde_json::Value::String(s) => s,
+        serde_json::Value::Null => String::new(),
+        v => v.to_string(),
+    })
 }
 
 /// One runnable block as sent to the harness.
@@ -140,9 +212,45 @@ mod tests {
                 text: "hi\n".into()
             }
         );
-        let e = Event::parse(r#"{"ev":"scope","t":1.0,"id":1,"extra":true}"#).unwrap();
+        let e = Event::parse(r#"{"ev":"flux","t":1.0,"id":1,"extra":true}"#).unwrap();
         assert_eq!(e, Event::Unknown);
         assert!(Event::parse("not json").is_err());
+    }
+
+    #[test]
+    fn parses_structured_concurrency_events_with_missing_fields() {
+        let e = Event::parse(
+            r#"{"ev":"scope","t":1.0,"id":4,"task":1,"kind":"move_on_after","arg":3,"deadline":4.0,"x":1}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            e,
+            Event::Scope {
+                t: 1.0,
+                id: 4,
+                task: Some(1),
+                kind: "move_on_after".into(),
+                arg: "3".into(),
+                deadline: Some(4.0)
+            }
+        );
+        let e = Event::parse(r#"{"ev":"scope","id":4}"#).unwrap();
+        assert!(matches!(e, Event::Scope { task: None, deadline: None, .. }));
+        let e = Event::parse(r#"{"ev":"scope_fired","t":3.0,"id":4}"#).unwrap();
+        assert!(matches!(e, Event::ScopeFired { ref cancelled, .. } if cancelled.is_empty()));
+        let e = Event::parse(r#"{"ev":"state","t":0.1,"running":[2]}"#).unwrap();
+        assert!(matches!(e, Event::State { ref waiting, .. } if waiting.is_empty()));
+        for line in [
+            r#"{"ev":"nursery","t":0.1,"id":1,"task":1}"#,
+            r#"{"ev":"nursery_exit","t":0.2,"id":1}"#,
+            r#"{"ev":"scope_exit","t":0.2,"id":4,"cancelled_caught":true}"#,
+        ] {
+            let e = Event::parse(line).unwrap();
+            assert_ne!(e, Event::Unknown);
+            // What `run --json` prints parses back to the same event.
+            let again = Event::parse(&serde_json::to_string(&e).unwrap()).unwrap();
+            assert_eq!(again, e);
+        }
     }
 
     #[test]

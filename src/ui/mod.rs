@@ -2,6 +2,7 @@
 //! (centred), the output pane of a run (under the slide when it fits, beside it otherwise), a
 //! status bar, and the help overlay.
 
+mod clients;
 mod help;
 mod output;
 mod status;
@@ -38,8 +39,15 @@ pub fn draw(app: &App, frame: &mut Frame) {
     match output {
         None => draw_slide(app, frame, main),
         Some(out) => {
-            let (slide_area, out_area) = split(app, main);
+            let (slide_area, mut out_area) = split(app, main);
             draw_slide(app, frame, slide_area);
+            if !app.clients.is_empty() && app.clients_slide == app.slide_number() {
+                let h = (out_area.height / 2).clamp(4, 12);
+                let [o, c] =
+                    Layout::vertical([Constraint::Min(1), Constraint::Length(h)]).areas(out_area);
+                clients::draw(app, frame, c);
+                out_area = o;
+            }
             output::draw(app, out, frame, out_area);
         }
     }

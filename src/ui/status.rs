@@ -40,6 +40,17 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
             base.add_modifier(Modifier::REVERSED),
         ));
     }
+    if let Some(i) = app.client_focus {
+        let id = app.clients.get(i).map(|c| c.id).unwrap_or(0);
+        left.push(Span::styled(
+            format!(" ⌨ typing into client {id} · Esc back to slides "),
+            base.add_modifier(Modifier::REVERSED | Modifier::BOLD),
+        ));
+    }
+    if app.current_output().is_some_and(|o| !o.listeners.is_empty()) {
+        let scope = if app.expose { "⚠ exposed to the network" } else { "loopback only" };
+        left.push(Span::styled(format!(" {scope} "), base));
+    }
     if let Some(out) = app.current_output() {
         let (text, m) = match &out.status {
             RunStatus::Starting => ("◌ starting".to_string(), Modifier::BOLD),
