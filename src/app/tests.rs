@@ -182,3 +182,70 @@ fn run_that_cannot_start_says_why() {
     assert!(out.lines[0].text.contains("python3 not found"));
     assert!(!app.is_running());
 }
+
+fn listen(app: &mut App, child: u64, port: u16) {
+    app.update(Msg::Kernel(KernelMsg::Child(
+        child,
+        ChildMsg::Event(Event::Listen {
+            t: 0.01,
+            host: "127.0.0.1".into(),
+            port,
+            family: "ipv4".into(),
+        }),
+    )));
+}
+
+#[test]
+fn client_keys_go_to_the_client_until_esc() {
+    use crate::app::clients::{ConnState, Said};
+    use crate::net::ClientEvent;
+    let mut app = reference_app(51);
+    assert!(key(&mut app, KeyCode::Char('c')).is_empty(), "nothing listens yet");
+    start_run(&mut app, 51, 4);
+    listen(&mut app, 4, 40123);
+    assert!(app.current_output().unwrap().lines[0]
+        .text
+        .contains("listening on 127.0.0.1:40123"));
+    let fx = key(&mut app, KeyCode::Char('c'));
+    assert_eq!(
+        fx,
+        vec![Effect::Connect {
+            id: 1,
+            addr: "127.0.0.1:40123".into()
+        }]
+    );
+    app.update(Msg::Client(1, ClientEvent::Connected));
+    // Typing goes to the client, not to navigation ('n' would be next slide).
+    for c in "no".chars() {
+        assert!(key(&mut app, KeyCode::Char(c)).is_empty());
+    }
+    assert_eq!(app.slide_number(), 51);
+    assert_eq!(
+        key(&mut app, KeyCode::Enter),
+        vec![Effect::ClientSend {
+            id: 1,
+            bytes: b"no\n".to_vec()
+        }]
+    );
+    app.update(Msg::Client(1, ClientEvent::Data(b"no\n".to_vec())));
+    assert_eq!(
+        app.clients[0].transcript,
+        vec![Said::Sent("no".into()), Said::Received("no".into())]
+    );
+    assert_eq!(ctrl(&mut app, 'd'), vec![Effect::ClientEof { id: 1 }]);
+    assert_eq!(app.clients[0].state, ConnState::HalfClosed);
+    // A second client; Tab switches between them.
+    key(&mut app, KeyCode::Esc);
+    assert_eq!(app.client_focus, None);
+    key(&mut app, KeyCode::Char('c'));
+    assert_eq!(app.client_focus, Some(1));
+    key(&mut app, KeyCode::Tab);
+    assert_eq!(app.client_focus, Some(0));
+    assert_eq!(ctrl(&mut app, 'w'), vec![Effect::ClientClose { id: 1 }]);
+    assert_eq!(app.clients.len(), 1);
+    key(&mut app, KeyCode::Esc);
+    // Leaving the slide closes the remaining client and stops the server.
+    let fx = key(&mut app, KeyCode::Right);
+    assert!(fx.contains(&Effect::ClientClose { id: 2 }), "{fx:?}");
+    assert!(fx.contains(&Effect::Stop), "{fx:?}");
+}

@@ -118,6 +118,9 @@ impl Pool {
         }
         if let Some(old) = self.current.take() {
             old.kill();
+            // Re-running a server demo must find its port free: the old process has to be
+            // gone (its sockets closed) before the new one binds.
+            old.wait_exited(Duration::from_millis(500));
         }
         let interp = match self.spare.take() {
             Some(s) if !s.has_exited() => s,

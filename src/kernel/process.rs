@@ -115,6 +115,18 @@ impl Interp {
         });
     }
 
+    /// Waits (polling, briefly) until the interpreter has been reaped; false on timeout.
+    pub fn wait_exited(&self, timeout: Duration) -> bool {
+        let deadline = std::time::Instant::now() + timeout;
+        while !self.has_exited() {
+            if std::time::Instant::now() >= deadline {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        true
+    }
+
     /// Ends the interpreter and everything it started, now.
     pub fn kill(&self) {
         if !self.has_exited() {

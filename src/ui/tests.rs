@@ -158,3 +158,32 @@ fn tall_slide_shows_a_scroll_indicator() {
     assert!(t.contains("▲"), "{t}");
     assert!(t.contains("return"), "scrolled to the end:\n{t}");
 }
+
+#[test]
+fn client_pane_shows_transcript_state_and_typing_mode() {
+    use crate::net::ClientEvent;
+    use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+    let mut app = reference_app(53);
+    app.update(Msg::RunStarted {
+        slide: 53,
+        result: Ok(9),
+    });
+    let ev = Event::parse(r#"{"ev":"listen","t":0.01,"host":"127.0.0.1","port":1234,"family":"ipv4"}"#)
+        .unwrap();
+    app.update(Msg::Kernel(KernelMsg::Child(9, ChildMsg::Event(ev))));
+    app.update(Msg::Key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::NONE)));
+    app.update(Msg::Client(1, ClientEvent::Connected));
+    for c in "hello".chars() {
+        app.update(Msg::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE)));
+    }
+    app.update(Msg::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)));
+    app.update(Msg::Client(1, ClientEvent::Data(b"hello\n".to_vec())));
+    app.update(Msg::Key(KeyEvent::new(KeyCode::Char('w'), KeyModifiers::NONE)));
+    let t = text(&app, 120, 40);
+    assert!(t.contains("client 1 → 127.0.0.1:1234 · connected"), "{t}");
+    assert!(t.contains("> hello") && t.contains("< hello"), "{t}");
+    assert!(t.contains("› w"), "input line shows typing: {t}");
+    assert!(t.contains("typing into client 1"), "mode is obvious: {t}");
+    assert!(t.contains("loopback only"), "{t}");
+    assert!(t.contains("listening on 127.0.0.1:1234"), "{t}");
+}
