@@ -188,3 +188,31 @@ fn without_python_slides_work_and_running_explains() {
     pty.send(b"q");
     assert!(pty.wait_exit(T).success());
 }
+
+#[test]
+fn echo_demo_with_the_built_in_client() {
+    let text = std::fs::read_to_string(reference_deck())
+        .unwrap()
+        .replace("handler, 1234)", "handler, 0)");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("echo.md");
+    std::fs::write(&path, text).unwrap();
+    let mut pty = Pty::spawn(&[path.to_str().unwrap(), "--slide", "53"], 120, 40);
+    pty.wait_for("trio 0.", Duration::from_secs(60));
+    pty.send(b"r");
+    pty.wait_for("listening on 127.0.0.1:", T);
+    pty.wait_for("loopback only", T);
+    pty.send(b"c");
+    pty.wait_for("connected", T);
+    pty.wait_for("typing into client 1", T);
+    pty.send(b"hello trio\r");
+    pty.wait_for("< hello trio", T);
+    pty.wait_for("opened connection", T);
+    pty.send(b"\x04"); // Ctrl-d: EOF, like nc
+    pty.wait_for("connection closed from", T);
+    pty.wait_for("closed by server", T);
+    pty.send(b"\x1b");
+    pty.wait_for("Esc stops", T);
+    pty.send(b"q");
+    assert!(pty.wait_exit(T).success());
+}
