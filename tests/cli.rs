@@ -139,3 +139,23 @@ fn present_without_a_terminal_says_how_to_render() {
     assert_eq!(code, 2);
     assert!(stderr.contains("render"), "{stderr}");
 }
+
+#[test]
+fn theme_files_load_and_a_broken_one_names_file_and_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = dir.path().join("mine.toml");
+    std::fs::write(&good, "base = \"light\"\nheading = \"#ff0000\"\n").unwrap();
+    let (code, out, err) = run(&["render", &deck(), "--slide", "1", "--theme", good.to_str().unwrap(), "--color"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("38;2;255;0;0"), "the heading uses the theme's colour");
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(&bad, "heading = \"#12\"\n").unwrap();
+    let (code, _, err) = run(&["render", &deck(), "--slide", "1", "--theme", bad.to_str().unwrap()]);
+    assert_eq!(code, 2);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("bad.toml") && err.contains("heading"), "{err}");
+    for name in ["dark", "light", "high-contrast"] {
+        let (code, _, err) = run(&["render", &deck(), "--slide", "12", "--theme", name]);
+        assert_eq!(code, 0, "{name}: {err}");
+    }
+}
