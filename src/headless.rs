@@ -151,6 +151,7 @@ pub fn format_line(out: &RunOutput, line: &OutLine) -> String {
         Source::Raw { stderr: true } => "[stderr]".into(),
         Source::Info => "[run]".into(),
         Source::Error => "[error]".into(),
+        Source::Cancel => "[cancel]".into(),
     };
     format!("{:6.2}  {who}  {}", line.t, line.text)
 }

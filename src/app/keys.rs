@@ -24,6 +24,10 @@ pub enum Action {
     Interrupt,
     ToggleHelp,
     ToggleTimes,
+    /// The task tree beside the output.
+    ToggleTree,
+    /// The timeline of the run's tasks.
+    ToggleTimeline,
     /// Open a built-in client to the demo's listening port.
     OpenClient,
     /// Type into the client panes (Tab).
@@ -42,6 +46,8 @@ pub const HELP: &[(&str, &str)] = &[
     ("Esc Ctrl-c", "stop the running demo"),
     ("[ ]", "scroll the output (] at the end follows)"),
     ("t", "timestamps on/off"),
+    ("T", "task tree on/off"),
+    ("v", "timeline of the tasks on/off"),
     ("c", "open a client to the demo's server (typing goes to it)"),
     ("Tab", "type into the clients / next client"),
     ("in a client: Enter", "send the line; Ctrl-d sends EOF"),
@@ -73,6 +79,8 @@ pub fn action(key: KeyEvent) -> Option<Action> {
         KeyCode::Esc => Action::Escape,
         KeyCode::Char('?') => Action::ToggleHelp,
         KeyCode::Char('t') => Action::ToggleTimes,
+        KeyCode::Char('T') => Action::ToggleTree,
+        KeyCode::Char('v') => Action::ToggleTimeline,
         KeyCode::Char('c') => Action::OpenClient,
         KeyCode::Tab => Action::FocusClients,
         KeyCode::Char('q') => Action::Quit,

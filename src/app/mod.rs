@@ -6,6 +6,7 @@
 pub mod clients;
 pub mod keys;
 pub mod output;
+pub mod tree;
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -83,6 +84,9 @@ pub struct App {
     pub running: Option<usize>,
     pub kernel: KernelState,
     pub show_times: bool,
+    /// The task tree beside the output (`T`), and the timeline (`v`).
+    pub show_tree: bool,
+    pub show_timeline: bool,
     /// Lines the output pane is scrolled up from the newest (0 = follow).
     pub output_scroll: usize,
     pub quit: bool,
@@ -114,6 +118,8 @@ impl App {
             running: None,
             kernel: KernelState::Resolving("finding Python…".into()),
             show_times: true,
+            show_tree: true,
+            show_timeline: false,
             output_scroll: 0,
             quit: false,
             clients: Vec::new(),
@@ -277,6 +283,14 @@ impl App {
             }
             Action::ToggleTimes => {
                 self.show_times = !self.show_times;
+                vec![]
+            }
+            Action::ToggleTree => {
+                self.show_tree = !self.show_tree;
+                vec![]
+            }
+            Action::ToggleTimeline => {
+                self.show_timeline = !self.show_timeline;
                 vec![]
             }
             Action::Quit => {

@@ -21,6 +21,8 @@ pub enum Source {
     Info,
     /// A traceback or a failure of the run.
     Error,
+    /// A cancel scope fired (`⏱ move_on_after(3) fired at 3.00 s: cancelled sleepy(10)`).
+    Cancel,
 }
 
 /// One line of output.
@@ -87,6 +89,8 @@ pub struct RunOutput {
     partial: usize,
     /// Listening sockets the demo opened: (host, port).
     pub listeners: Vec<(String, u16)>,
+    /// Nurseries, task states, cancel scopes and timeline marks (see [`super::tree`]).
+    pub tree: super::tree::Tree,
 }
 
 impl RunOutput {
@@ -104,6 +108,7 @@ impl RunOutput {
             wall: 0.0,
             partial: 0,
             listeners: Vec::new(),
+            tree: super::tree::Tree::default(),
         }
     }
 
@@ -295,6 +300,15 @@ impl RunOutput {
                     _ => RunStatus::Error,
                 };
             }
+            Event::Nursery { t, .. }
+            | Event::NurseryExit { t, .. }
+            | Event::State { t, .. }
+            | Event::Scope { t, .. }
+            | Event::ScopeFired { t, .. }
+            | Event::ScopeExit { t, .. } => self.seen(*t),
+        }
+        if let Some((source, text)) = self.tree.apply(ev, &self.tasks) {
+            self.note(source, &text);
         }
     }
 

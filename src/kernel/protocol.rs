@@ -235,7 +235,14 @@ mod tests {
             }
         );
         let e = Event::parse(r#"{"ev":"scope","id":4}"#).unwrap();
-        assert!(matches!(e, Event::Scope { task: None, deadline: None, .. }));
+        assert!(matches!(
+            e,
+            Event::Scope {
+                task: None,
+                deadline: None,
+                ..
+            }
+        ));
         let e = Event::parse(r#"{"ev":"scope_fired","t":3.0,"id":4}"#).unwrap();
         assert!(matches!(e, Event::ScopeFired { ref cancelled, .. } if cancelled.is_empty()));
         let e = Event::parse(r#"{"ev":"state","t":0.1,"running":[2]}"#).unwrap();

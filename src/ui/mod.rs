@@ -5,8 +5,11 @@
 mod clients;
 mod help;
 mod output;
+mod panels;
 mod status;
 mod text;
+mod timeline;
+mod tree;
 
 pub use text::buffer_text;
 
@@ -48,7 +51,7 @@ pub fn draw(app: &App, frame: &mut Frame) {
                 clients::draw(app, frame, c);
                 out_area = o;
             }
-            output::draw(app, out, frame, out_area);
+            panels::draw(app, out, frame, out_area);
         }
     }
     if app.help {

@@ -137,6 +137,12 @@ fn line_rows(
             Span::styled(fit("!", label_w), Style::default().fg(theme.error)),
             Style::default().fg(theme.error),
         ),
+        Source::Cancel => (
+            Span::styled(fit("cancel", label_w), Style::default().fg(theme.accent)),
+            Style::default()
+                .fg(theme.accent)
+                .add_modifier(Modifier::BOLD),
+        ),
     };
     prefix.push(label);
     prefix.push(Span::raw(" "));
