@@ -33,17 +33,20 @@ import json
 import linecache
 import os
 import signal
+import socket
 import sys
 import threading
 import time
 import traceback
 import types
+import weakref
 
 # First thing, before importing trio: the presenter started us in our own process group and
 # will stop a demo with SIGINT to that group.  If our parent had SIGINT ignored, Python keeps
 # it ignored; SIG_DFL would kill us without a word.  ``default_int_handler`` raises
 # KeyboardInterrupt, which is also the handler trio looks for before it installs its own
-# (so Ctrl-C semantics inside trio.run are trio's usual ones).
+# (so Ctrl-C semantics inside trio.run are trio's usual ones).  Between ``ready`` and the
+# start of the run a gentler handler stands in (see _main).
 signal.signal(signal.SIGINT, signal.default_int_handler)
 
 try:
@@ -64,23 +67,33 @@ Events go out on fd 3 as one JSON object per line, commands come in on fd 4, one
 (see docs/protocol.md).  Every event except ``ready`` carries ``t``: seconds since the ``run``
 command arrived, on the monotonic clock.
 
-Events are written with one ``os.write`` per line (no Python-level buffering, so the presenter
-sees a print within microseconds).  A line never exceeds PIPE_BUF (4096 bytes) when it carries
-printed text: writes of up to PIPE_BUF bytes to a pipe are atomic, so a Ctrl-C that lands in
-the middle of a flood of prints can drop a line but never tear one in half.  Longer printed
-lines are sent as several ``out`` events, all but the last without a trailing newline (the same
-shape as a partial line flushed after a delay).
+Events are written without Python-level buffering, so the presenter sees a print within
+microseconds: an event is written at once with its own ``os.write``, unless the harness is in
+the middle of a burst (more than DIRECT_WRITES events without a pause of BATCH_DELAY, i.e. a
+flood of prints).  Then events wait in a batch that is written as one ``os.write`` when it is full, when
+it is BATCH_DELAY old, when trio is about to sleep (part 3), or at the end of the run; a lone
+event is never delayed.  Under a flood this saves most of the system calls and most of the
+presenter's wake-ups.
 
-Additions to docs/protocol.md (all ignorable by the presenter):
-  * ``task`` may be sent again for the same ``id`` when a task moves to another nursery
-    (``nursery.start()`` runs the child under a hidden nursery until it calls
-    ``task_status.started()``); the later event has the corrected ``parent``/``nursery``.
-  * ``info`` texts used: ``running main()``, ``stopped by presenter``, ``exited with code N``.
+A write never exceeds PIPE_BUF (4096 bytes) when it carries printed text: writes of up to
+PIPE_BUF bytes to a pipe are atomic, so a Ctrl-C that lands in the middle of a flood of prints
+can drop lines but never tear one in half.  Longer printed lines are sent as several ``out``
+events, all but the last without a trailing newline (the same shape as a partial line flushed
+after a delay).
+
+Details docs/protocol.md leaves open, as this harness does them:
+  * ``info`` texts: ``running main()``, ``stopped by presenter``, ``exited with code N``.
+  * ``task_exit`` has ``error`` only when ``outcome`` is ``error``.
+  * ``state`` lists changes only: a task is running from its ``task`` event on.
+  * ``scope`` for a bare ``trio.CancelScope()`` has ``kind`` ``CancelScope`` and ``arg`` "".
+  * ``listen`` comes once per listening socket (serve_tcp opens one per address family).
 """
 
 EVENTS_FD = int(os.environ.get("TRIO_PRESENT_EVENTS_FD", "3"))
 COMMANDS_FD = int(os.environ.get("TRIO_PRESENT_COMMANDS_FD", "4"))
 PIPE_BUF = 4096
+BATCH_DELAY = 0.001  # the longest an event waits in a batch
+DIRECT_WRITES = 10  # events of a burst written at once before batching starts
 
 # One lock orders everything that touches the events pipe or the output buffers.  It is
 # re-entrant because a KeyboardInterrupt can, in rare timing, leave a ``with`` half-done in the
@@ -116,20 +129,80 @@ def _encode(text):
     return text.encode("utf-8", "replace")
 
 
+class _Batch:
+    """Event lines waiting to be written together (touched only under _lock)."""
+
+    lines = []
+    size = 0  # bytes in ``lines``
+    since = 0.0  # when the first of them was queued
+    last = float("-inf")  # when the previous event was sent or queued (or its write ended)
+    direct = 0  # events written at once since the last quiet moment
+    wake = threading.Event()  # set while lines wait: the cue of the batch flusher thread
+
+
+def _send_line(line, now):
+    """Sends one encoded event line, at once or in the current batch (caller holds _lock)."""
+    batch = _Batch
+    if now - batch.last >= BATCH_DELAY:  # a quiet moment: whatever comes now is not a flood
+        batch.direct = 0
+    batch.last = now
+    if batch.lines:
+        if batch.size + len(line) <= PIPE_BUF and now - batch.since < BATCH_DELAY:
+            batch.lines.append(line)
+            batch.size += len(line)
+            return
+        _flush_events()
+    if batch.direct < DIRECT_WRITES or len(line) > PIPE_BUF:
+        batch.direct += 1
+        _write(line)
+        return
+    batch.lines, batch.size, batch.since = [line], len(line), now
+    batch.wake.set()
+
+
+def _flush_events():
+    """Writes the waiting event lines, if any (caller holds _lock)."""
+    batch = _Batch
+    if batch.lines:
+        lines, batch.lines, batch.size = batch.lines, [], 0
+        _write_lines(lines)
+        # A write that waited for a slow reader is not a quiet moment.
+        batch.last = time.monotonic()
+
+
+def _flush_batches_forever():
+    """The batch flusher thread: writes a batch nobody else flushed once it is BATCH_DELAY old.
+
+    (While the demo computes without printing, this thread gets the GIL only at the next
+    switch interval, 5 ms: the last lines of a flood can wait that long, a lone line never.)
+    """
+    batch = _Batch
+    while True:
+        batch.wake.wait()
+        with _lock:
+            delay = batch.since + BATCH_DELAY - time.monotonic() if batch.lines else 0
+            if delay <= 0:
+                _flush_events()
+                batch.wake.clear()
+                continue
+        time.sleep(delay)
+
+
 def emit(ev, **fields):
     """Sends one event.  Every event except ``ready`` gets ``t``."""
     with _lock:
+        now = time.monotonic()
         event = {"ev": ev}
         if ev != "ready":
-            event["t"] = round(time.monotonic() - _t0, 6)
+            event["t"] = round(now - _t0, 6)
         event.update(fields)
-        _write(_encode(json.dumps(event, ensure_ascii=False) + "\n"))
+        _send_line(_encode(json.dumps(event, ensure_ascii=False) + "\n"), now)
 
 
-def _out_events(task_id, stream, text):
+def _out_lines(task_id, stream, text, now):
     """The encoded ``out`` event lines for ``text`` (split to stay below PIPE_BUF)."""
     head = '{"ev":"out","t":%.6f,"task":%s,"stream":"%s","text":' % (
-        time.monotonic() - _t0,
+        now - _t0,
         "null" if task_id is None else task_id,
         stream,
     )
@@ -233,10 +306,12 @@ sys.stdout and sys.stderr are replaced by writers that turn text into ``out`` ev
 tagged with the harness id of the trio task that printed it (null outside trio, in plain
 blocks and in worker threads).
 
-print() calls write() twice (the text, then "\\n"), and tasks interleave, so text is buffered
-per task and per stream and only whole lines are sent.  A partial line (``print(x, end="")``)
-is sent when someone calls flush(), when its task exits, at the end of the run, or by the
-flusher thread once it is PARTIAL_DELAY old -- so a progress-dots demo still shows its dots.
+print() is replaced too (see _print): the real one calls write() once per piece, which makes
+a flood of prints twice as slow.  Text arrives in pieces anyway (``end=""``, direct write()
+calls) and tasks interleave, so text is buffered per task and per stream and only whole lines
+are sent.  A partial line (``print(x, end="")``) is sent when someone calls flush(), when its
+task exits, at the end of the run, or by the flusher thread once it is PARTIAL_DELAY old -- so
+a progress-dots demo still shows its dots.
 
 Code that writes around Python (C extensions, subprocesses, ``os.write(1, ...)``,
 ``sys.__stdout__``) reaches the real fds 1/2, which the presenter shows untagged; fileno()
@@ -313,16 +388,17 @@ class _OutWriter(io.TextIOBase):
 
     def _send(self, task_id, text):
         """Sends whole lines (and at most one partial tail), one event per line."""
+        now = time.monotonic()
         if text.count("\n") <= 1:  # the common case: one print, one line
-            lines = _out_events(task_id, self._stream, text)
-            _write(lines[0]) if len(lines) == 1 else _write_lines(lines)
+            for line in _out_lines(task_id, self._stream, text, now):
+                _send_line(line, now)
             return
-        lines = []
-        for piece in text.split("\n")[:-1]:
-            lines.extend(_out_events(task_id, self._stream, piece + "\n"))
-        if not text.endswith("\n"):
-            lines.extend(_out_events(task_id, self._stream, text[text.rfind("\n") + 1:]))
-        _write_lines(lines)
+        pieces = [piece + "\n" for piece in text.split("\n")]
+        pieces[-1] = pieces[-1][:-1]  # the partial tail, "" if the text ends with a newline
+        for piece in pieces:
+            if piece:
+                for line in _out_lines(task_id, self._stream, piece, now):
+                    _send_line(line, now)
 
     def flush_task(self, task):
         with _lock:
@@ -388,6 +464,27 @@ class _BinaryOut:
 
 _stdout = _OutWriter("stdout", 1)
 _stderr = _OutWriter("stderr", 2)
+_builtin_print = builtins.print
+
+
+@functools.wraps(_builtin_print)
+def _print(*objects, sep=None, end=None, file=None, flush=False):
+    """builtins.print during a run: the same text, in one write() instead of one per piece.
+
+    print("line", i, "of the flood") calls write() six times; joining the pieces first makes
+    a flood of prints about twice as fast.  Anything unusual (another file, a sep that is not
+    a str) goes to the real print, which raises its own errors.
+    """
+    if file is None:
+        file = sys.stdout
+    if ((file is _stdout or file is _stderr) and (sep is None or type(sep) is str)
+            and (end is None or type(end) is str)):
+        file.write((" " if sep is None else sep).join(
+            [o if type(o) is str else str(o) for o in objects]) + ("\n" if end is None else end))
+        if flush:
+            file.flush()
+        return None
+    return _builtin_print(*objects, sep=sep, end=end, file=file, flush=flush)
 
 
 def _flush_partials_forever():
@@ -396,6 +493,7 @@ def _flush_partials_forever():
         deadline = time.monotonic() - PARTIAL_DELAY
         _stdout.flush_older_than(deadline)
         _stderr.flush_older_than(deadline)
+        _tree.flush_states()
 
 
 # ============================================================================================
@@ -427,7 +525,35 @@ last reported and a corrected ``task`` event is sent when it changed.
 
 How a task ended (``task_exit`` ``outcome``) is not visible to instruments: part 4 wraps every
 spawned coroutine in ``_watched``, which records ok / cancelled / error before the task exits.
+
+The same class feeds the tree and the timeline with (docs/protocol.md, "Structured-concurrency
+events"):
+  * ``nursery`` / ``nursery_exit``: a nursery opened by a shown task (or a hidden one: then
+    ``task`` is its nearest shown ancestor), reported by the ``trio.open_nursery`` patch in
+    part 4.  Nurseries that trio opens for itself (the system nursery, ...) belong to no demo
+    task and are left out.  A nursery the patch did not see (opened through a trio-internal
+    path) is still announced, lazily, before its first child's ``task`` event.
+  * ``state``: which shown tasks became *running* (scheduled or stepping) or *waiting*
+    (blocked at a checkpoint).  A task is waiting when its step ends without trio having
+    rescheduled it (``task_scheduled`` during its own step means ``await sleep(0)``), and
+    running again when trio schedules it.  A new task is running from its ``task`` event on;
+    after that only changes are sent, at most every STATE_INTERVAL, in one event (the flusher
+    thread of part 2 sends what is still pending when trio goes quiet).  A hook costs a dict
+    lookup when nothing changed, so a flood of steps stays cheap.
+  * ``scope`` / ``scope_fired`` / ``scope_exit``: cancel scopes entered from slide code
+    (``with trio.move_on_after(3):``), reported by the CancelScope patches in part 4.
+    ``scope_fired`` is sent when trio cancels the scope -- its deadline passing is noticed by
+    trio's run loop, which cancels the scope before it wakes the tasks up, so the event
+    precedes its effects (``task_exit`` cancelled, ``scope_exit``).  It lists the shown tasks
+    inside the scope at that moment (part 4, "trio internals").  A scope cancelled before it
+    was entered (``move_on_after(0)``) fires right after its ``scope`` event; if the
+    cancellation hook is missing (see part 4), a cancelled scope fires when it exits.
+
+Instrument hooks also flush a waiting batch of events (part 1) when trio is about to sleep
+(``before_io_wait`` with a timeout): nothing else will come for a while.
 """
+
+STATE_INTERVAL = 0.05
 
 
 class _Record:
@@ -449,19 +575,40 @@ class _TaskTree(trio.abc.Instrument):
         self._next_task_id = 1
         self._nursery_ids = {}
         self._next_nursery_id = 1
+        self._scopes = {}  # open cancel scope of the slide -> [its id, fired yet?]
+        self._next_scope_id = 1
+        # Scheduling state for ``state`` events (touched by the flusher thread too: _lock).
+        self._stepping = None  # the task in its step right now
+        self._rescheduled = False  # ... and whether trio rescheduled it during that step
+        self._state = {}  # shown task id -> "running" / "waiting"
+        self._sent = {}  # shown task id -> the state the presenter knows
+        self._dirty = set()
+        self._last_state = float("-inf")
 
     def out_id(self, task):
         record = self.records.get(task)
         return record.out_id if record is not None else None
+
+    # -- nurseries --------------------------------------------------------------------------
 
     def _nursery_id(self, nursery, owner):
         nursery_id = self._nursery_ids.get(nursery)
         if nursery_id is None:
             nursery_id = self._nursery_ids[nursery] = self._next_nursery_id
             self._next_nursery_id += 1
-            if owner is not None:
-                owner.nurseries.append(nursery)
+            owner.nurseries.append(nursery)
+            emit("nursery", id=nursery_id, task=owner.out_id)
         return nursery_id
+
+    def nursery_opened(self, nursery):
+        owner = self.records.get(nursery.parent_task)
+        if owner is not None:
+            self._nursery_id(nursery, owner)
+
+    def nursery_closed(self, nursery):
+        nursery_id = self._nursery_ids.pop(nursery, None)
+        if nursery_id is not None:
+            emit("nursery_exit", id=nursery_id)
 
     def _placement(self, task):
         """(parent id, nursery id, nearest shown ancestor id) of a demo task, or None."""
@@ -471,7 +618,81 @@ class _TaskTree(trio.abc.Instrument):
             return None
         return parent.out_id, self._nursery_id(nursery, parent), parent.out_id
 
-    # Hooks run inside trio's scheduler: they must never raise (trio would disable the
+    # -- cancel scopes ----------------------------------------------------------------------
+
+    def scope_entered(self, scope, kind, arg):
+        record = self.records.get(trio.lowlevel.current_task())
+        if record is None:
+            return
+        scope_id = self._next_scope_id
+        self._next_scope_id += 1
+        self._scopes[scope] = [scope_id, False]
+        deadline = scope.deadline
+        if deadline == float("inf"):
+            deadline = None
+        else:  # trio's clock has its own origin: convert to seconds since the run started
+            deadline = round(deadline - trio.current_time() + time.monotonic() - _t0, 6)
+        emit("scope", id=scope_id, task=record.out_id, kind=kind, arg=arg, deadline=deadline)
+        if scope.cancel_called:  # cancelled already: move_on_after(0), a past deadline
+            self.scope_fired(scope, None)
+
+    def watches(self, scope):
+        """Is ``scope`` a slide's scope not reported fired yet?  (Cheap: called on every
+        cancellation, also of the scopes inside trio.sleep.)"""
+        entry = self._scopes.get(scope)
+        return entry is not None and not entry[1]
+
+    def scope_fired(self, scope, reason):
+        """Reports a cancellation of a slide's scope; ``reason`` None means "work it out"."""
+        entry = self._scopes.get(scope)
+        if entry is None or entry[1]:
+            return
+        entry[1] = True
+        if reason is None:
+            reason = _guess_reason(scope)
+        emit("scope_fired", id=entry[0], reason=reason,
+             cancelled=_tasks_reached(scope, self.records))
+
+    def scope_exited(self, scope):
+        entry = self._scopes.get(scope)
+        if entry is None:
+            return
+        if not entry[1] and scope.cancel_called:  # the cancellation hook missed it
+            self.scope_fired(scope, None)
+        del self._scopes[scope]
+        emit("scope_exit", id=entry[0], cancelled_caught=bool(scope.cancelled_caught))
+
+    # -- running / waiting ------------------------------------------------------------------
+
+    def _set_state(self, task_id, state):
+        if self._state.get(task_id) is state:  # (only this thread writes _state)
+            return
+        with _lock:
+            self._state[task_id] = state
+            self._dirty.add(task_id)
+            self._send_states(time.monotonic())
+
+    def _send_states(self, now):
+        if not self._dirty or now - self._last_state < STATE_INTERVAL:
+            return
+        running, waiting = [], []
+        for task_id in self._dirty:
+            state = self._state.get(task_id)
+            if state is not None and state != self._sent.get(task_id):
+                self._sent[task_id] = state
+                (running if state == "running" else waiting).append(task_id)
+        self._dirty.clear()
+        if running or waiting:
+            self._last_state = now
+            emit("state", running=sorted(running), waiting=sorted(waiting))
+
+    def flush_states(self):
+        """Called by the flusher thread: sends changes that waited for STATE_INTERVAL."""
+        with _lock:
+            self._send_states(time.monotonic())
+
+    # -- trio's hooks -----------------------------------------------------------------------
+    # They run inside trio's scheduler and must never raise (trio would disable the
     # instrument and log to stderr), so each one swallows its own surprises.
 
     def task_spawned(self, task):
@@ -489,15 +710,34 @@ class _TaskTree(trio.abc.Instrument):
                 self._next_task_id += 1
             self.records[task] = _Record(task_id, placement[2], task.parent_nursery)
             if task_id is not None:
+                with _lock:
+                    self._state[task_id] = self._sent[task_id] = "running"
                 emit("task", id=task_id, name=name, parent=placement[0], nursery=placement[1])
         except Exception:
             pass
 
+    def before_io_wait(self, timeout):
+        if timeout > 0 and _Batch.lines:
+            with _lock:
+                _flush_events()
+
+    def task_scheduled(self, task):
+        if task is self._stepping:
+            self._rescheduled = True
+            return
+        record = self.records.get(task)
+        if record is not None and record.id is not None:
+            try:
+                self._set_state(record.id, "running")
+            except Exception:
+                pass
+
     def before_task_step(self, task):
+        self._stepping, self._rescheduled = task, False
         record = self.records.get(task)
         if record is None or record.nursery is task.parent_nursery:
             return
-        try:
+        try:  # moved by nursery.start(): tell the presenter where it lives now
             record.nursery = task.parent_nursery
             placement = self._placement(task)
             if placement is None:
@@ -510,17 +750,32 @@ class _TaskTree(trio.abc.Instrument):
         except Exception:
             pass
 
+    def after_task_step(self, task):
+        self._stepping = None
+        if self._rescheduled:
+            return
+        record = self.records.get(task)  # gone if the task just exited
+        if record is not None and record.id is not None:
+            try:
+                self._set_state(record.id, "waiting")
+            except Exception:
+                pass
+
     def task_exited(self, task):
         try:
             record = self.records.pop(task, None)
             outcome, error = self.outcomes.pop(task, None) or ("ok", None)
             if record is None:
                 return
-            for nursery in record.nurseries:
-                self._nursery_ids.pop(nursery, None)
+            for nursery in record.nurseries:  # normally closed already (part 4)
+                self.nursery_closed(nursery)
             _stdout.flush_task(task)
             _stderr.flush_task(task)
             if record.id is not None:
+                with _lock:
+                    self._state.pop(record.id, None)
+                    self._sent.pop(record.id, None)
+                    self._dirty.discard(record.id)
                 fields = {"id": record.id, "outcome": outcome}
                 if error is not None:
                     fields["error"] = error
@@ -552,6 +807,9 @@ def _short(value):
         return _tidy_name(getattr(value, "__qualname__", None) or value.__name__)
     if isinstance(value, functools.partial):
         return "partial(%s)" % _short(value.func)
+    if type(value) is float:  # 0.30000000000000004 -> 0.3, trio.current_time() + 3 -> 161215
+        text = "%.6g" % value
+        return text if any(c in text for c in ".einf") else text + ".0"
     try:
         text = repr(value)
     except Exception:
@@ -621,12 +879,23 @@ def _task_label(task):
     for slides that end with ``trio.run(main)``.  During set-up blocks (earlier slides,
     replayed only for their definitions) it does nothing and returns None: otherwise every
     later slide would re-run each earlier demo, servers included.
-  * ``trio.open_tcp_listeners`` (which ``trio.serve_tcp`` calls) listens on ``localhost``
-    instead of every interface when no host is given, unless the presenter sent
-    ``expose: true``.  If ``localhost`` cannot be bound (no IPv6 loopback), 127.0.0.1 is used.
+  * ``trio.open_tcp_listeners`` (which ``trio.serve_tcp`` looks up when called) listens on
+    127.0.0.1 instead of every interface when no host is given, unless the presenter sent
+    ``expose: true`` (then trio's default, every interface, stays).  Not ``localhost``: that
+    name gives two listeners (127.0.0.1 and ::1), and with port 0 each gets its own port.
+    Each listening socket is reported as a ``listen`` event with its real port (also for
+    port 0).  A bind failing with "address already in use" gets the busy address attached
+    to the OSError, for the one-line error of part 5.
+  * ``trio.open_nursery()`` returns trio's context manager in a wrapper that reports
+    ``nursery`` / ``nursery_exit``.
+  * ``CancelScope.__enter__`` / ``__exit__`` report ``scope`` / ``scope_exit`` for scopes
+    entered from slide code.  ``trio.move_on_after`` & co. remember which call made the
+    scope, so the tree says ``move_on_after(3)`` rather than ``CancelScope``.
+  * ``scope_fired`` needs trio internals, kept in one place at the end of this part
+    ("trio internals").
 
-If trio moved something (a future version), the patch in question is skipped: the slides
-still run and print, only the tree (or that nicety) is missing.
+If trio moved something (a future version), the patch in question is skipped with a line on
+stderr: the slides still run and print, only the tree (or that nicety) is missing.
 """
 
 _original_trio_run = trio.run
@@ -733,19 +1002,307 @@ def _install_patches():
 
         @functools.wraps(original_open)
         async def open_tcp_listeners(port, *, host=None, backlog=None):
-            if host is not None or _state.expose:
-                return await original_open(port, host=host, backlog=backlog)
+            if host is None and not _state.expose:
+                host = "127.0.0.1"  # not "localhost": that is two listeners, on two ports for 0
             try:
-                return await original_open(port, host="localhost", backlog=backlog)
+                listeners = await original_open(port, host=host, backlog=backlog)
             except OSError as exc:
-                if exc.errno not in (errno.EADDRNOTAVAIL, errno.EAFNOSUPPORT):
-                    raise
-                return await original_open(port, host="127.0.0.1", backlog=backlog)
+                if exc.errno == errno.EADDRINUSE:  # part 5 turns it into one line
+                    exc.trio_present_busy = _busy_address(host, port)
+                raise
+            for listener in listeners:
+                _report_listener(listener)
+            return listeners
 
         trio.open_tcp_listeners = open_tcp_listeners
     except Exception as exc:
         os.write(2, ("trio-present: listeners not kept on loopback (%r)\n" % exc).encode())
 
+    for patch in (_patch_open_nursery, _patch_cancel_scopes):
+        try:
+            patch()
+        except Exception as exc:  # the demo still runs: only these tree events are missing
+            os.write(2, ("trio-present: %s failed, no nursery/scope events (%r)\n"
+                         % (patch.__name__, exc)).encode())
+
+
+def _report_listener(listener):
+    try:
+        sock = listener.socket
+        address = sock.getsockname()
+        family = "ipv6" if sock.family == socket.AF_INET6 else "ipv4"
+        emit("listen", host=str(address[0]), port=int(address[1]), family=family)
+    except Exception:
+        pass
+
+
+def _busy_address(host, port):
+    """The address whose bind failed, as ``127.0.0.1:1234`` / ``[::1]:1234``.
+
+    For an IP address that is just host and port.  For a name or None (``--expose``: trio
+    binds 0.0.0.0 and ::), each address is bound again the way trio binds it, and the first
+    one that is taken is named.
+    """
+    if isinstance(host, bytes):
+        host = host.decode("ascii", "replace")
+    try:
+        infos = socket.getaddrinfo(host, port, socket.AF_UNSPEC, socket.SOCK_STREAM, 0,
+                                   socket.AI_PASSIVE | socket.AI_NUMERICHOST)
+        if len(infos) == 1:
+            return _address_text(infos[0][0], infos[0][4])
+    except (OSError, UnicodeError):
+        pass
+    try:
+        infos = socket.getaddrinfo(host, port, socket.AF_UNSPEC, socket.SOCK_STREAM, 0,
+                                   socket.AI_PASSIVE)
+    except (OSError, UnicodeError):
+        infos = []
+    for family, kind, proto, _, address in infos:
+        try:
+            probe = socket.socket(family, kind, proto)
+        except OSError:
+            continue
+        try:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if family == socket.AF_INET6:
+                probe.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            probe.bind(address)
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                return _address_text(family, address)
+        finally:
+            probe.close()
+    return "%s:%s" % (host or "0.0.0.0", port)  # freed meanwhile: still say which port
+
+
+def _address_text(family, address):
+    if family == socket.AF_INET6:
+        return "[%s]:%s" % (address[0], address[1])
+    return "%s:%s" % (address[0], address[1])
+
+
+# -- KeyboardInterrupt protection ------------------------------------------------------------
+# trio defers a Ctrl-C that lands inside its own bookkeeping (entering a cancel scope, opening a
+# nursery) so that it never leaves half-done state behind.  The wrappers below stand where
+# trio's protected methods stood, so they are marked the same way (public API).  On trio < 0.26
+# the mark on a plain function is an extra wrapper frame; _from_slide skips it.
+
+_WRAPPER_CODES = set()
+
+
+def _ki_protected(fn):
+    try:
+        protected = trio.lowlevel.enable_ki_protection(fn)
+    except Exception:
+        return fn
+    code = getattr(protected, "__code__", None)
+    if code is not None and code is not fn.__code__ and not inspect.iscoroutinefunction(fn):
+        _WRAPPER_CODES.add(code)
+    return protected
+
+
+def _from_slide(depth=2):
+    """Was the function calling ours called from slide code (a file named ``slide ...``)?"""
+    frame = sys._getframe(depth)
+    while frame.f_code in _WRAPPER_CODES:
+        frame = frame.f_back
+    return frame.f_code.co_filename.startswith("slide ")
+
+
+# -- nurseries -------------------------------------------------------------------------------
+
+class _ReportedNursery:
+    """What ``trio.open_nursery()`` returns during a run: trio's own context manager, with its
+    opening and closing reported (``nursery`` / ``nursery_exit``).  trio's own error for
+    ``with open_nursery()`` (without ``async``) is kept."""
+
+    __slots__ = ("_manager", "_nursery")
+
+    def __init__(self, manager):
+        self._manager, self._nursery = manager, None
+
+    @_ki_protected
+    async def __aenter__(self):
+        self._nursery = await self._manager.__aenter__()
+        _tree.nursery_opened(self._nursery)
+        return self._nursery
+
+    @_ki_protected
+    async def __aexit__(self, *exc_info):
+        try:
+            return await self._manager.__aexit__(*exc_info)
+        finally:
+            _tree.nursery_closed(self._nursery)
+
+    def __enter__(self):
+        return self._manager.__enter__()
+
+    def __exit__(self, *exc_info):
+        return self._manager.__exit__(*exc_info)
+
+
+def _patch_open_nursery():
+    original = trio.open_nursery
+
+    @functools.wraps(original)
+    def open_nursery(*args, **kwargs):
+        return _ReportedNursery(original(*args, **kwargs))
+
+    trio.open_nursery = open_nursery
+
+
+# -- cancel scopes ---------------------------------------------------------------------------
+
+class _LabeledTimeout:
+    """What ``trio.fail_after(3)`` returns when called from slide code: trio's own context
+    manager, entered with a note saying which call the cancel scope inside it comes from
+    (fail_after enters a scope from trio's code, which would not count as the slide's)."""
+
+    def __init__(self, manager, label):
+        self._manager, self._label = manager, label
+
+    def __enter__(self):
+        _scopes_pending.append(self._label)
+        try:
+            return self._manager.__enter__()
+        finally:
+            if _scopes_pending and _scopes_pending[-1] is self._label:
+                _scopes_pending.pop()
+
+    def __exit__(self, *exc_info):
+        return self._manager.__exit__(*exc_info)
+
+
+_scopes_pending = []  # labels for the next scope entered (see _LabeledTimeout)
+_scope_labels = weakref.WeakKeyDictionary()  # scope -> label, for move_on_after & co.
+
+
+def _patch_cancel_scopes():
+    """``scope`` / ``scope_exit`` from CancelScope.__enter__ / __exit__ (public methods), for
+    scopes entered from slide code -- every trio.sleep enters a scope of its own, so the
+    caller's file name decides.  ``scope_fired`` needs trio internals: see below."""
+    scope_type = trio.CancelScope
+    original_enter, original_exit = scope_type.__enter__, scope_type.__exit__
+
+    @_ki_protected
+    def __enter__(self):
+        label = _scopes_pending.pop() if _scopes_pending else None
+        made_by = _scope_labels.pop(self, None)
+        result = original_enter(self)
+        if label is None:
+            label = made_by
+        if label is None and _from_slide():
+            label = ("CancelScope", "")
+        if label is not None:
+            _tree.scope_entered(self, *label)
+        return result
+
+    @_ki_protected
+    def __exit__(self, *exc_info):
+        try:
+            return original_exit(self, *exc_info)
+        finally:
+            _tree.scope_exited(self)
+
+    scope_type.__enter__ = functools.update_wrapper(__enter__, original_enter)
+    scope_type.__exit__ = functools.update_wrapper(__exit__, original_exit)
+
+    def timeout(name, makes_scope):
+        original = getattr(trio, name)
+
+        @functools.wraps(original)
+        def labeled(arg, *args, **kwargs):
+            result = original(arg, *args, **kwargs)
+            if _from_slide():
+                label = (name, _short(arg))
+                if makes_scope:
+                    _scope_labels[result] = label
+                else:
+                    result = _LabeledTimeout(result, label)
+            return result
+
+        setattr(trio, name, labeled)
+
+    for name, makes_scope in (("move_on_after", True), ("move_on_at", True),
+                              ("fail_after", False), ("fail_at", False)):
+        timeout(name, makes_scope)
+
+    try:
+        _watch_cancellations(scope_type)
+    except Exception as exc:  # scope_fired then comes late, at the scope's exit
+        os.write(2, ("trio-present: cancellations seen late (%r)\n" % exc).encode())
+
+
+# -- trio internals, all in this one place ---------------------------------------------------
+# Two things the task tree shows are not in trio's public API.  Both are used read-only or
+# wrap a method without changing what it does, and both degrade quietly if trio moves them:
+#
+#  1. *When* a scope is cancelled.  A deadline passing is no method call anyone can observe:
+#     trio's run loop notices it and cancels the scope.  On trio >= 0.31 every cancellation
+#     goes through the private ``CancelScope._cancel(reason)``, whose CancelReason says why
+#     (deadline / explicit / nursery / KeyboardInterrupt); wrapping it reports the firing
+#     before trio wakes the tasks up.  Older trio has no reasons, and its run loop calls the
+#     public ``cancel()`` on an expired deadline, so wrapping that is enough; the reason is
+#     inferred (deadline passed: ``deadline``, otherwise ``explicit``).  If neither can be
+#     wrapped, a cancelled scope is reported when it exits (late, with an empty task list).
+#  2. *Which* tasks a cancellation reaches.  Each task's ``_cancel_status`` chain (one
+#     CancelStatus per scope it is inside, linked through ``_parent``) either passes through
+#     the scope's own ``_cancel_status`` -- the task is cancelled -- or not; a shielded scope
+#     on the way stops it.  On any surprise the list is empty.
+
+def _watch_cancellations(scope_type):
+    if callable(getattr(scope_type, "_cancel", None)):  # trio >= 0.31
+        original = scope_type._cancel
+
+        def _cancel(self, *args, **kwargs):
+            if _tree.watches(self):
+                reason = args[0] if args else kwargs.get("cancel_reason")
+                source = getattr(reason, "source", None)
+                _tree.scope_fired(self, source if isinstance(source, str) else "unknown")
+            return original(self, *args, **kwargs)
+
+        scope_type._cancel = functools.update_wrapper(_cancel, original)
+    else:
+        original = scope_type.cancel
+
+        def cancel(self, *args, **kwargs):
+            if _tree.watches(self):
+                _tree.scope_fired(self, None)  # inferred: see _guess_reason
+            return original(self, *args, **kwargs)
+
+        scope_type.cancel = functools.update_wrapper(cancel, original)
+
+
+def _guess_reason(scope):
+    """Why a scope was cancelled, on trio versions that do not record it."""
+    try:
+        return "deadline" if scope.deadline <= trio.current_time() else "explicit"
+    except Exception:
+        return "unknown"
+
+
+def _tasks_reached(scope, records):
+    """Ids of the shown tasks (``records``: task -> _Record) a cancellation of ``scope``
+    reaches (see 2. above)."""
+    try:
+        status = scope._cancel_status
+        if status is None:
+            return []
+        inside = []
+        for task, record in records.items():
+            if record.id is None:
+                continue
+            chain = task._cancel_status
+            while chain is not None:
+                if chain is status:
+                    inside.append(record.id)
+                    break
+                if chain._scope.shield:
+                    break
+                chain = chain._parent
+        return sorted(inside)
+    except Exception:
+        return []
 
 _install_patches()
 
@@ -760,6 +1317,11 @@ that leaves nothing, the innermost frame that is not the harness's own is kept (
 from a bind inside trio.serve_tcp points at trio's bind line).  The result is then formatted
 by Python itself, so exception groups look exactly as they would in a terminal, all members
 included (on Python < 3.11 via the exceptiongroup backport that trio depends on).
+
+One error gets a sentence instead: a listener (trio.serve_tcp, trio.open_tcp_listeners) whose
+port is taken -- the usual "the previous demo is still running" -- becomes
+``port 1234 is already in use (127.0.0.1:1234): stop the other program or pick another port``.
+(A bind on a plain socket in slide code keeps its traceback, which shows the address.)
 """
 
 _BaseExceptionGroup = getattr(builtins, "BaseExceptionGroup", None)
@@ -822,9 +1384,30 @@ def _trim(exc, seen):
     _trim(exc.__context__, seen)
 
 
+def _busy_port_message(exc, seen):
+    """The one-line report for a listener whose port is taken (see part 4), or None."""
+    if exc is None or id(exc) in seen:
+        return None
+    seen.add(id(exc))
+    address = getattr(exc, "trio_present_busy", None)
+    if isinstance(exc, OSError) and exc.errno == errno.EADDRINUSE and address:
+        return ("port %s is already in use (%s): stop the other program or pick another port"
+                % (address.rsplit(":", 1)[1], address))
+    # Exception-group members only: an error the demo raised *while handling* the busy port
+    # (__context__) is the demo's own and keeps its traceback.
+    for inner in _members(exc):
+        message = _busy_port_message(inner, seen)
+        if message:
+            return message
+    return None
+
+
 def format_error(exc):
     """The text of an ``error`` event's ``traceback``."""
     try:
+        busy = _busy_port_message(exc, set())
+        if busy:
+            return busy
         _trim(exc, set())
         return "".join(_format_exception(type(exc), exc, exc.__traceback__)).rstrip("\n")
     except Exception:  # a broken __str__ in demo code must not take the report with it
@@ -996,6 +1579,8 @@ def _finish(status, failure, note):
     if status == "stopped":
         emit("info", text="stopped by presenter")
     emit("done", status=status)
+    with _lock:
+        _flush_events()
     for stream in (sys.__stdout__, sys.__stderr__):
         try:
             stream.flush()
@@ -1004,31 +1589,38 @@ def _finish(status, failure, note):
     os._exit(0)
 
 
+def _note_early_sigint(signum, frame):
+    # Until the run is set up, a Ctrl-C only marks the run as stopped: raised here, it could
+    # land between reading ``run`` and being ready to report, and the run would end silently.
+    _stop.requested = True
+
+
 def _main():
     global _t0
+    signal.signal(signal.SIGINT, _note_early_sigint)
     emit("ready", python="%d.%d.%d" % sys.version_info[:3], trio=trio.__version__,
          pid=os.getpid())
-    try:
+    command = _read_command()
+    while command.get("cmd") != "run":  # a stray cancel before the run: nothing to stop
         command = _read_command()
-        while command.get("cmd") != "run":  # a stray cancel before the run: nothing to stop
-            command = _read_command()
-    except KeyboardInterrupt:
-        os._exit(0)
     _t0 = time.monotonic()
-    threading.Thread(target=_listen_for_commands, name="trio-present commands",
-                     daemon=True).start()
-    threading.Thread(target=_flush_partials_forever, name="trio-present output",
-                     daemon=True).start()
-    sys.stdout, sys.stderr = _stdout, _stderr
     result = ("stopped", None, None)  # what a Ctrl-C slipping through the cracks means
     try:
-        result = _run(command)
+        threading.Thread(target=_listen_for_commands, name="trio-present commands",
+                         daemon=True).start()
+        threading.Thread(target=_flush_partials_forever, name="trio-present output",
+                         daemon=True).start()
+        threading.Thread(target=_flush_batches_forever, name="trio-present events",
+                         daemon=True).start()
+        sys.stdout, sys.stderr = _stdout, _stderr
+        builtins.print = _print
+        signal.signal(signal.SIGINT, signal.default_int_handler)  # trio looks for this one
+        result = _run(command)  # (stops at once if a Ctrl-C came early)
     finally:
         while True:  # _finish never returns; a Ctrl-C landing before it ignores SIGINT retries
             try:
                 _finish(*result)
             except KeyboardInterrupt:
                 pass
-
 
 _main()
