@@ -152,6 +152,19 @@ impl App {
 
     pub fn update(&mut self, msg: Msg) -> Vec<Effect> {
         match msg {
+            // Esc then a key, typed quickly, reaches us as Alt+key: leave the client pane and
+            // let the key act on the slides, as if the two had come apart.
+            Msg::Key(mut key)
+                if self.client_focus.is_some()
+                    && key
+                        .modifiers
+                        .contains(ratatui::crossterm::event::KeyModifiers::ALT) =>
+            {
+                self.client_focus = None;
+                key.modifiers
+                    .remove(ratatui::crossterm::event::KeyModifiers::ALT);
+                self.update(Msg::Key(key))
+            }
             Msg::Key(key) if self.client_focus.is_some() && !self.help => self.client_key(key),
             Msg::Key(key) => match keys::action(key) {
                 Some(action) => self.act(action),

@@ -249,3 +249,15 @@ fn client_keys_go_to_the_client_until_esc() {
     assert!(fx.contains(&Effect::ClientClose { id: 2 }), "{fx:?}");
     assert!(fx.contains(&Effect::Stop), "{fx:?}");
 }
+
+#[test]
+fn esc_and_a_key_merged_into_alt_key_leave_the_client_first() {
+    let mut app = reference_app(51);
+    start_run(&mut app, 51, 4);
+    listen(&mut app, 4, 40123);
+    key(&mut app, KeyCode::Char('c'));
+    assert!(app.client_focus.is_some());
+    let fx = app.update(Msg::Key(KeyEvent::new(KeyCode::Char('q'), KeyModifiers::ALT)));
+    assert_eq!(app.client_focus, None);
+    assert!(fx.contains(&Effect::Quit), "{fx:?}");
+}

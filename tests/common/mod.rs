@@ -103,6 +103,17 @@ impl Pty {
         }
     }
 
+    /// Waits until `text` is no longer on screen.
+    pub fn wait_gone(&self, text: &str, timeout: Duration) {
+        let start = Instant::now();
+        while self.contents().contains(text) {
+            if start.elapsed() > timeout {
+                panic!("{text:?} still on screen after {timeout:?}:\n{}", self.contents());
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
     pub fn send(&mut self, bytes: &[u8]) {
         self.master.write_all(bytes).unwrap();
         self.master.flush().unwrap();
