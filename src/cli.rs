@@ -164,7 +164,11 @@ fn check_slide(deck: &Deck, slide: usize) -> anyhow::Result<()> {
 fn load_theme(spec: &str) -> anyhow::Result<Theme> {
     let theme = Theme::load(spec).map_err(|e| usage(e.to_string()))?;
     let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-    Ok(if no_color { theme.without_color() } else { theme })
+    Ok(if no_color {
+        theme.without_color()
+    } else {
+        theme
+    })
 }
 
 fn dispatch(cli: Cli) -> anyhow::Result<i32> {
@@ -212,7 +216,11 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
         }
         Some(Cmd::Doctor { install, python }) => {
             let mut out = std::io::stdout();
-            Ok(crate::kernel::doctor::run(python.as_deref(), install, &mut out))
+            Ok(crate::kernel::doctor::run(
+                python.as_deref(),
+                install,
+                &mut out,
+            ))
         }
         None => {
             let Some(path) = cli.deck else {

@@ -15,7 +15,10 @@ fn assert_usage_error(args: &[&str], expect: &str) {
     assert_eq!(code, 2, "args {args:?}: stderr {stderr}");
     assert!(stdout.is_empty(), "{stdout}");
     assert_eq!(stderr.lines().count(), 1, "one line: {stderr}");
-    assert!(stderr.contains(expect), "{stderr:?} should contain {expect:?}");
+    assert!(
+        stderr.contains(expect),
+        "{stderr:?} should contain {expect:?}"
+    );
     assert!(!stderr.contains("panicked"));
 }
 
@@ -27,9 +30,20 @@ fn render_prints_the_frame() {
     assert!(out.contains("Trio"));
     assert!(out.contains("async programming for humans and snake people"));
     assert!(out.contains("1 / 57"));
-    let (_, out, _) = run(&["render", &deck(), "--slide", "12", "--width", "80", "--height", "24"]);
+    let (_, out, _) = run(&[
+        "render",
+        &deck(),
+        "--slide",
+        "12",
+        "--width",
+        "80",
+        "--height",
+        "24",
+    ]);
     assert_eq!(out.lines().count(), 24);
-    assert!(out.lines().all(|l| unicode_width::UnicodeWidthStr::width(l) <= 80));
+    assert!(out
+        .lines()
+        .all(|l| unicode_width::UnicodeWidthStr::width(l) <= 80));
     assert!(out.contains("nursery.start_soon(sleepy, i)"));
     assert!(out.contains("12 / 57"));
 }
@@ -51,7 +65,10 @@ fn render_color_emits_ansi_and_no_color_is_honoured() {
 fn hidden_blocks_are_not_rendered() {
     let (_, out, _) = run(&["render", &deck(), "--slide", "52"]);
     assert!(out.contains("opened connection"));
-    assert!(!out.contains("serve_tcp"), "the exechidden main is not shown:\n{out}");
+    assert!(
+        !out.contains("serve_tcp"),
+        "the exechidden main is not shown:\n{out}"
+    );
 }
 
 #[test]
@@ -68,23 +85,38 @@ fn version_and_help() {
 fn bad_inputs_give_one_line_and_status_2() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    assert_usage_error(&["render", "/no/such/deck.md", "--slide", "1"], "no such file");
-    assert_usage_error(&["render", d.to_str().unwrap(), "--slide", "1"], "is a directory");
+    assert_usage_error(
+        &["render", "/no/such/deck.md", "--slide", "1"],
+        "no such file",
+    );
+    assert_usage_error(
+        &["render", d.to_str().unwrap(), "--slide", "1"],
+        "is a directory",
+    );
 
     let bad = d.join("latin1.md");
     std::fs::write(&bad, b"# caf\xe9\n").unwrap();
-    assert_usage_error(&["render", bad.to_str().unwrap(), "--slide", "1"], "offset 5");
+    assert_usage_error(
+        &["render", bad.to_str().unwrap(), "--slide", "1"],
+        "offset 5",
+    );
 
     let empty = d.join("empty.md");
     std::fs::write(&empty, "\n\n====\n   \n").unwrap();
-    assert_usage_error(&["render", empty.to_str().unwrap(), "--slide", "1"], "empty");
+    assert_usage_error(
+        &["render", empty.to_str().unwrap(), "--slide", "1"],
+        "empty",
+    );
 
     assert_usage_error(&["render", &deck(), "--slide", "0"], "slides 1 to 57");
     assert_usage_error(&["render", &deck(), "--slide", "58"], "slides 1 to 57");
     assert_usage_error(&[&deck(), "--slide", "99"], "slides 1 to 57");
     assert_usage_error(&["render", &deck()], "--slide");
     assert_usage_error(&["--bogus"], "--bogus");
-    assert_usage_error(&["render", &deck(), "--slide", "1", "--theme", "nope"], "nope");
+    assert_usage_error(
+        &["render", &deck(), "--slide", "1", "--theme", "nope"],
+        "nope",
+    );
 
     let huge = d.join("huge.md");
     let mut f = std::fs::File::create(&huge).unwrap();
@@ -93,7 +125,10 @@ fn bad_inputs_give_one_line_and_status_2() {
         f.write_all(chunk.as_bytes()).unwrap();
     }
     drop(f);
-    assert_usage_error(&["render", huge.to_str().unwrap(), "--slide", "1"], "too large");
+    assert_usage_error(
+        &["render", huge.to_str().unwrap(), "--slide", "1"],
+        "too large",
+    );
 }
 
 #[test]
@@ -126,11 +161,18 @@ fn long_line_and_unclosed_fence_render_sensibly() {
     assert!(start.elapsed().as_secs() < 5);
 
     let unclosed = dir.path().join("unclosed.md");
-    std::fs::write(&unclosed, "# A\n====\n```exec\nprint(1)\n====\nstill code\n").unwrap();
+    std::fs::write(
+        &unclosed,
+        "# A\n====\n```exec\nprint(1)\n====\nstill code\n",
+    )
+    .unwrap();
     let (code, out, _) = run(&["render", unclosed.to_str().unwrap(), "--slide", "2"]);
     assert_eq!(code, 0);
     assert!(out.contains("still code"));
-    assert!(out.contains("unclosed code fence opened at line 3"), "{out}");
+    assert!(
+        out.contains("unclosed code fence opened at line 3"),
+        "{out}"
+    );
 }
 
 #[test]
@@ -145,12 +187,30 @@ fn theme_files_load_and_a_broken_one_names_file_and_key() {
     let dir = tempfile::tempdir().unwrap();
     let good = dir.path().join("mine.toml");
     std::fs::write(&good, "base = \"light\"\nheading = \"#ff0000\"\n").unwrap();
-    let (code, out, err) = run(&["render", &deck(), "--slide", "1", "--theme", good.to_str().unwrap(), "--color"]);
+    let (code, out, err) = run(&[
+        "render",
+        &deck(),
+        "--slide",
+        "1",
+        "--theme",
+        good.to_str().unwrap(),
+        "--color",
+    ]);
     assert_eq!(code, 0, "{err}");
-    assert!(out.contains("38;2;255;0;0"), "the heading uses the theme's colour");
+    assert!(
+        out.contains("38;2;255;0;0"),
+        "the heading uses the theme's colour"
+    );
     let bad = dir.path().join("bad.toml");
     std::fs::write(&bad, "heading = \"#12\"\n").unwrap();
-    let (code, _, err) = run(&["render", &deck(), "--slide", "1", "--theme", bad.to_str().unwrap()]);
+    let (code, _, err) = run(&[
+        "render",
+        &deck(),
+        "--slide",
+        "1",
+        "--theme",
+        bad.to_str().unwrap(),
+    ]);
     assert_eq!(code, 2);
     assert_eq!(err.lines().count(), 1, "{err}");
     assert!(err.contains("bad.toml") && err.contains("heading"), "{err}");

@@ -137,7 +137,10 @@ fn slide_51_echoes_bytes_unchanged_on_loopback_only() {
         if TcpListener::bind(("127.0.0.1", port)).is_ok() {
             break;
         }
-        assert!(Instant::now() < deadline, "port {port} still busy after 1 s");
+        assert!(
+            Instant::now() < deadline,
+            "port {port} still busy after 1 s"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
 }
@@ -183,7 +186,10 @@ fn slide_54_times_out_a_silent_client() {
     let started = Instant::now();
     demo.output("timeout for");
     let took = started.elapsed();
-    assert!(took >= Duration::from_millis(800), "timed out after {took:?}");
+    assert!(
+        took >= Duration::from_millis(800),
+        "timed out after {took:?}"
+    );
     demo.stop();
 }
 
@@ -193,7 +199,14 @@ fn a_busy_port_is_one_clear_line() {
     let port = blocker.local_addr().unwrap().port();
     let (_d, deck) = deck_copy(port, 5);
     let out = Command::new(BIN)
-        .args(["run", deck.to_str().unwrap(), "--slide", "51", "--timeout", "30"])
+        .args([
+            "run",
+            deck.to_str().unwrap(),
+            "--slide",
+            "51",
+            "--timeout",
+            "30",
+        ])
         .output()
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);

@@ -13,7 +13,10 @@ fn right_shows_slide_two_and_q_restores_the_terminal() {
     let deck = reference_deck();
     let mut pty = Pty::spawn(&[deck.to_str().unwrap()], 100, 30);
     pty.wait_for("async programming for humans", T);
-    assert!(pty.alternate_screen(), "presenter uses the alternate screen");
+    assert!(
+        pty.alternate_screen(),
+        "presenter uses the alternate screen"
+    );
     assert!(pty.cursor_hidden());
     pty.send(b"\x1b[C");
     pty.wait_for("Oberländer", T);
@@ -152,14 +155,21 @@ fn hot_reload_keeps_the_slide_and_survives_a_bad_save() {
     pty.wait_for("Two", T);
     std::thread::sleep(Duration::from_millis(200));
 
-    std::fs::write(&path, "# One\n====\n# Two, edited\n====\n# Three\n====\n# Four\n").unwrap();
+    std::fs::write(
+        &path,
+        "# One\n====\n# Two, edited\n====\n# Three\n====\n# Four\n",
+    )
+    .unwrap();
     let took = pty.wait_for("Two, edited", Duration::from_secs(5));
     assert!(took < Duration::from_secs(2), "reload took {took:?}");
     pty.wait_for("2 / 4", T);
 
     std::fs::write(&path, b"# One\n====\n# Tw\xff\n").unwrap();
     pty.wait_for("reload failed", Duration::from_secs(5));
-    assert!(pty.contents().contains("Two, edited"), "old deck still shown");
+    assert!(
+        pty.contents().contains("Two, edited"),
+        "old deck still shown"
+    );
 
     // Shrinking the deck clamps the slide.
     pty.send(b"4\r");
@@ -174,7 +184,13 @@ fn hot_reload_keeps_the_slide_and_survives_a_bad_save() {
 fn without_python_slides_work_and_running_explains() {
     let deck = reference_deck();
     let mut pty = Pty::spawn(
-        &[deck.to_str().unwrap(), "--slide", "12", "--python", "/nonexistent/python3"],
+        &[
+            deck.to_str().unwrap(),
+            "--slide",
+            "12",
+            "--python",
+            "/nonexistent/python3",
+        ],
         100,
         30,
     );
@@ -182,7 +198,11 @@ fn without_python_slides_work_and_running_explains() {
     pty.wait_for("no Python", T);
     pty.send(b"r");
     pty.wait_for("cannot run", T);
-    assert!(pty.contents().contains("/nonexistent/python3"), "{}", pty.contents());
+    assert!(
+        pty.contents().contains("/nonexistent/python3"),
+        "{}",
+        pty.contents()
+    );
     pty.send(b"\x1b[C");
     pty.wait_for("13 / 57", T);
     pty.send(b"q");

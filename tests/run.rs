@@ -54,7 +54,13 @@ impl Stream {
 
 fn run_json(deck: &std::path::Path, slide: usize, extra: &[&str]) -> Stream {
     let out = Command::new(BIN)
-        .args(["run", deck.to_str().unwrap(), "--slide", &slide.to_string(), "--json"])
+        .args([
+            "run",
+            deck.to_str().unwrap(),
+            "--slide",
+            &slide.to_string(),
+            "--json",
+        ])
         .args(extra)
         .stdin(Stdio::null())
         .output()
@@ -67,7 +73,12 @@ fn run_json(deck: &std::path::Path, slide: usize, extra: &[&str]) -> Stream {
     let names = events
         .iter()
         .filter(|e| e["ev"] == "task")
-        .map(|e| (e["id"].as_u64().unwrap(), e["name"].as_str().unwrap().to_string()))
+        .map(|e| {
+            (
+                e["id"].as_u64().unwrap(),
+                e["name"].as_str().unwrap().to_string(),
+            )
+        })
         .collect();
     Stream {
         events,
@@ -107,7 +118,11 @@ fn slide_33_dynamic_spawning() {
     let (t, task) = s.line("starter done");
     assert!(t < 0.3);
     assert_eq!(task, "starter(<nursery>)");
-    let sleepers = s.names.values().filter(|n| n.starts_with("sleepy(")).count();
+    let sleepers = s
+        .names
+        .values()
+        .filter(|n| n.starts_with("sleepy("))
+        .count();
     assert_eq!(sleepers, 7);
     let (t, _) = s.line("all done");
     assert!(near(t, 6.0, 0.3), "all done at {t}");
@@ -123,10 +138,9 @@ fn slide_37_move_on_after_cancels_the_sleeper() {
     assert!(near(t, 3.0, 0.3), "All done at {t}");
     assert!(t >= 2.9);
     assert!(!s.lines().iter().any(|(_, _, l)| l == "Slept 10 seconds"));
-    let cancelled = s
-        .of("task_exit")
-        .into_iter()
-        .any(|e| e["outcome"] == "cancelled" && s.names[&e["id"].as_u64().unwrap()] == "sleepy(10)");
+    let cancelled = s.of("task_exit").into_iter().any(|e| {
+        e["outcome"] == "cancelled" && s.names[&e["id"].as_u64().unwrap()] == "sleepy(10)"
+    });
     assert!(cancelled, "sleepy(10) ends cancelled");
 }
 
@@ -159,7 +173,8 @@ fn text_output_has_time_task_and_text() {
         .unwrap();
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(
-        text.lines().any(|l| l.ends_with("sleepy(10)  Sleeping for 10 seconds")),
+        text.lines()
+            .any(|l| l.ends_with("sleepy(10)  Sleeping for 10 seconds")),
         "{text}"
     );
     assert!(text.contains("[run]  running main()"), "{text}");
@@ -195,12 +210,19 @@ fn exception_groups_are_shown_whole() {
     let s = run_json(&deck, 2, &[]);
     assert_eq!(s.code, 1);
     let tb = s.of("error")[0]["traceback"].as_str().unwrap().to_string();
-    assert!(tb.contains("ValueError: 1") && tb.contains("ValueError: 2"), "{tb}");
+    assert!(
+        tb.contains("ValueError: 1") && tb.contains("ValueError: 2"),
+        "{tb}"
+    );
 }
 
 /// Starts a headless run, waits for `ready_text`, sends SIGINT and measures how long the run
 /// takes to end.
-fn interrupt_after(deck: &std::path::Path, slide: usize, ready_text: &str) -> (Duration, i32, String) {
+fn interrupt_after(
+    deck: &std::path::Path,
+    slide: usize,
+    ready_text: &str,
+) -> (Duration, i32, String) {
     use std::io::Read;
     let mut child = Command::new(BIN)
         .args(["run", deck.to_str().unwrap(), "--slide", &slide.to_string()])
@@ -243,10 +265,20 @@ fn blocking_sleep_stops_within_a_second_and_a_half() {
 
 #[test]
 fn os_exit_and_segfault_are_reported_as_interpreter_died() {
-    for code in ["import os\nprint(\"bye\")\nos._exit(3)", "import ctypes\nctypes.string_at(0)"] {
+    for code in [
+        "import os\nprint(\"bye\")\nos._exit(3)",
+        "import ctypes\nctypes.string_at(0)",
+    ] {
         let (_d, deck) = deck_with(code);
         let out = Command::new(BIN)
-            .args(["run", deck.to_str().unwrap(), "--slide", "2", "--timeout", "20"])
+            .args([
+                "run",
+                deck.to_str().unwrap(),
+                "--slide",
+                "2",
+                "--timeout",
+                "20",
+            ])
             .output()
             .unwrap();
         let text = String::from_utf8_lossy(&out.stdout);
@@ -270,12 +302,22 @@ fn a_flood_of_200k_lines_finishes() {
         deck_with("for i in range(200000):\n    print(\"line\", i)\nprint(\"flood done\")");
     let start = Instant::now();
     let out = Command::new(BIN)
-        .args(["run", deck.to_str().unwrap(), "--slide", "2", "--timeout", "60"])
+        .args([
+            "run",
+            deck.to_str().unwrap(),
+            "--slide",
+            "2",
+            "--timeout",
+            "60",
+        ])
         .output()
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(0));
-    assert_eq!(text.lines().filter(|l| l.contains("  line ")).count(), 200_000);
+    assert_eq!(
+        text.lines().filter(|l| l.contains("  line ")).count(),
+        200_000
+    );
     assert!(text.contains("flood done"));
     assert!(start.elapsed() < Duration::from_secs(30));
 }
@@ -287,7 +329,10 @@ fn partial_lines_and_top_level_await() {
     let s = run_json(&deck, 2, &["--timeout", "20"]);
     assert_eq!(s.code, 0, "{:?}", s.events);
     let first = s.of("out")[0];
-    assert_eq!(first["text"], "partial", "partial line flushed before the await ends");
+    assert_eq!(
+        first["text"], "partial",
+        "partial line flushed before the await ends"
+    );
     assert!(first["t"].as_f64().unwrap() < 0.25);
     let texts: String = s.lines().iter().map(|l| l.2.clone()).collect();
     assert_eq!(texts, "partial line");
@@ -320,10 +365,18 @@ fn output_from_subprocesses_appears_untagged() {
 // The child is reaped by wait4 (for its rusage), not by Child::wait.
 #[allow(clippy::zombie_processes)]
 fn a_flood_keeps_memory_bounded() {
-    let (_d, deck) =
-        deck_with("for i in range(200000):\n    print(\"line\", i, \"x\" * 60)\nprint(\"flood done\")");
+    let (_d, deck) = deck_with(
+        "for i in range(200000):\n    print(\"line\", i, \"x\" * 60)\nprint(\"flood done\")",
+    );
     let child = Command::new(BIN)
-        .args(["run", deck.to_str().unwrap(), "--slide", "2", "--timeout", "60"])
+        .args([
+            "run",
+            deck.to_str().unwrap(),
+            "--slide",
+            "2",
+            "--timeout",
+            "60",
+        ])
         .stdout(Stdio::null())
         .spawn()
         .unwrap();

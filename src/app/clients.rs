@@ -85,9 +85,8 @@ impl ClientPane {
         match ev {
             ClientEvent::Connected => self.state = ConnState::Connected,
             ClientEvent::Data(bytes) => {
-                let text = crate::app::output::sanitize_keep_newlines(&String::from_utf8_lossy(
-                    &bytes,
-                ));
+                let text =
+                    crate::app::output::sanitize_keep_newlines(&String::from_utf8_lossy(&bytes));
                 for piece in text.split_inclusive('\n') {
                     let ends = piece.ends_with('\n');
                     let piece = piece.trim_end_matches('\n').to_string();
@@ -176,7 +175,10 @@ mod tests {
         for c in "hi".chars() {
             assert_eq!(key(&mut p, k(KeyCode::Char(c))), ClientKey::Edited);
         }
-        assert_eq!(key(&mut p, k(KeyCode::Enter)), ClientKey::Send(b"hi\n".to_vec()));
+        assert_eq!(
+            key(&mut p, k(KeyCode::Enter)),
+            ClientKey::Send(b"hi\n".to_vec())
+        );
         p.apply(ClientEvent::Data(b"h".to_vec()));
         p.apply(ClientEvent::Data(b"i\nnext".to_vec()));
         assert_eq!(

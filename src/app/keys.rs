@@ -48,7 +48,10 @@ pub const HELP: &[(&str, &str)] = &[
     ("t", "timestamps on/off"),
     ("T", "task tree on/off"),
     ("v", "timeline of the tasks on/off"),
-    ("c", "open a client to the demo's server (typing goes to it)"),
+    (
+        "c",
+        "open a client to the demo's server (typing goes to it)",
+    ),
     ("Tab", "type into the clients / next client"),
     ("in a client: Enter", "send the line; Ctrl-d sends EOF"),
     ("in a client: Ctrl-w / Esc", "close it / back to the slides"),

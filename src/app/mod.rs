@@ -30,10 +30,15 @@ pub enum Msg {
     Key(KeyEvent),
     Resize(u16, u16),
     /// Time passed; carries the talk clock and the time since the current run started.
-    Tick { talk: Duration },
+    Tick {
+        talk: Duration,
+    },
     Kernel(KernelMsg),
     /// The loop started the run that [`Effect::Run`] asked for (or could not).
-    RunStarted { slide: usize, result: Result<u64, String> },
+    RunStarted {
+        slide: usize,
+        result: Result<u64, String>,
+    },
     /// The deck file changed on disk and was re-read.
     DeckReloaded(Result<Deck, String>),
     /// SIGTERM/SIGHUP: leave now.
@@ -50,10 +55,20 @@ pub enum Effect {
     KillCurrent,
     Quit,
     /// Open built-in client `id` to `addr` (host:port).
-    Connect { id: usize, addr: String },
-    ClientSend { id: usize, bytes: Vec<u8> },
-    ClientEof { id: usize },
-    ClientClose { id: usize },
+    Connect {
+        id: usize,
+        addr: String,
+    },
+    ClientSend {
+        id: usize,
+        bytes: Vec<u8>,
+    },
+    ClientEof {
+        id: usize,
+    },
+    ClientClose {
+        id: usize,
+    },
 }
 
 /// Where the interpreter stands, for the status bar and for messages.
@@ -354,7 +369,8 @@ impl App {
         }
         let id = self.next_client;
         self.next_client += 1;
-        self.clients.push(clients::ClientPane::new(id, addr.clone()));
+        self.clients
+            .push(clients::ClientPane::new(id, addr.clone()));
         self.client_focus = Some(self.clients.len() - 1);
         vec![Effect::Connect { id, addr }]
     }

@@ -337,7 +337,10 @@ impl RunOutput {
 
 /// [`sanitize`] for text that may span lines: each line is cleaned, the newlines stay.
 pub fn sanitize_keep_newlines(text: &str) -> String {
-    text.split('\n').map(sanitize).collect::<Vec<_>>().join("\n")
+    text.split('\n')
+        .map(sanitize)
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// Makes child output safe to draw: escape sequences (colours included, for now) and control

@@ -200,7 +200,10 @@ fn client_keys_go_to_the_client_until_esc() {
     use crate::app::clients::{ConnState, Said};
     use crate::net::ClientEvent;
     let mut app = reference_app(51);
-    assert!(key(&mut app, KeyCode::Char('c')).is_empty(), "nothing listens yet");
+    assert!(
+        key(&mut app, KeyCode::Char('c')).is_empty(),
+        "nothing listens yet"
+    );
     start_run(&mut app, 51, 4);
     listen(&mut app, 4, 40123);
     assert!(app.current_output().unwrap().lines[0]
@@ -257,7 +260,10 @@ fn esc_and_a_key_merged_into_alt_key_leave_the_client_first() {
     listen(&mut app, 4, 40123);
     key(&mut app, KeyCode::Char('c'));
     assert!(app.client_focus.is_some());
-    let fx = app.update(Msg::Key(KeyEvent::new(KeyCode::Char('q'), KeyModifiers::ALT)));
+    let fx = app.update(Msg::Key(KeyEvent::new(
+        KeyCode::Char('q'),
+        KeyModifiers::ALT,
+    )));
     assert_eq!(app.client_focus, None);
     assert!(fx.contains(&Effect::Quit), "{fx:?}");
 }

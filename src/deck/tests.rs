@@ -33,7 +33,9 @@ fn reference_deck_blocks_are_classified_and_located() {
     assert_eq!(s11.blocks[0].kind, BlockKind::Hidden);
     assert_eq!(s11.blocks[0].source, "import trio\n");
     assert_eq!(s11.blocks[1].kind, BlockKind::Exec);
-    assert!(s11.blocks[1].source.starts_with("async def sleepy(seconds):\n"));
+    assert!(s11.blocks[1]
+        .source
+        .starts_with("async def sleepy(seconds):\n"));
     let fence_line = s11.blocks[1].fence_line;
     let line = REFERENCE.lines().nth(fence_line - 1).unwrap();
     assert_eq!(line, "```exec");

@@ -30,7 +30,11 @@ pub enum ChildMsg {
     /// A line on fd 3 that was not a valid event.
     ProtocolError(String),
     /// The interpreter exited; `done` tells whether it sent its `done` event first.
-    Exited { code: Option<i32>, signal: Option<i32>, done: bool },
+    Exited {
+        code: Option<i32>,
+        signal: Option<i32>,
+        done: bool,
+    },
 }
 
 /// Where a child's messages go: the app's event channel, tagged with the child id.
@@ -222,7 +226,12 @@ fn spawn_event_reader(
     });
 }
 
-fn spawn_raw_reader(id: u64, stream: &'static str, mut pipe: impl Read + Send + 'static, sink: Sink) {
+fn spawn_raw_reader(
+    id: u64,
+    stream: &'static str,
+    mut pipe: impl Read + Send + 'static,
+    sink: Sink,
+) {
     std::thread::spawn(move || {
         let mut buf = vec![0u8; 16 * 1024];
         let mut carry: Vec<u8> = Vec::new();

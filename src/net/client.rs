@@ -142,7 +142,9 @@ mod tests {
             l.local_addr().unwrap()
         };
         let (sink, _rx) = sink();
-        let err = Client::connect(1, addr, sink).err().expect("nothing listens");
+        let err = Client::connect(1, addr, sink)
+            .err()
+            .expect("nothing listens");
         assert!(describe(&err).contains("refused"));
     }
 }

@@ -22,11 +22,18 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
 fn draw_pane(app: &App, pane: &ClientPane, focused: bool, frame: &mut Frame, area: Rect) {
     let theme = &app.theme;
     let border = if focused {
-        Style::default().fg(theme.accent).add_modifier(Modifier::BOLD)
+        Style::default()
+            .fg(theme.accent)
+            .add_modifier(Modifier::BOLD)
     } else {
         Style::default().fg(theme.dim)
     };
-    let title = format!(" client {} → {} · {} ", pane.id, pane.addr, pane.state.label());
+    let title = format!(
+        " client {} → {} · {} ",
+        pane.id,
+        pane.addr,
+        pane.state.label()
+    );
     let block = Block::bordered()
         .border_type(if focused {
             BorderType::Thick

@@ -10,14 +10,20 @@ use crate::app::keys::HELP;
 use crate::app::App;
 
 pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
-    let key_w = HELP.iter().map(|(k, _)| k.chars().count()).max().unwrap_or(0);
+    let key_w = HELP
+        .iter()
+        .map(|(k, _)| k.chars().count())
+        .max()
+        .unwrap_or(0);
     let lines: Vec<Line> = HELP
         .iter()
         .map(|(k, what)| {
             Line::from(vec![
                 Span::styled(
                     format!(" {k:<key_w$}  "),
-                    Style::default().fg(app.theme.accent).add_modifier(Modifier::BOLD),
+                    Style::default()
+                        .fg(app.theme.accent)
+                        .add_modifier(Modifier::BOLD),
                 ),
                 Span::styled(what.to_string(), Style::default().fg(app.theme.text)),
             ])

@@ -86,9 +86,11 @@ fn split(app: &App, main: Rect) -> (Rect, Rect) {
             .areas(main);
         (s, o)
     } else {
-        let keep = main.height.saturating_sub(OUTPUT_MIN_ROWS).max(main.height / 2);
-        let [s, o] =
-            Layout::vertical([Constraint::Length(keep), Constraint::Min(1)]).areas(main);
+        let keep = main
+            .height
+            .saturating_sub(OUTPUT_MIN_ROWS)
+            .max(main.height / 2);
+        let [s, o] = Layout::vertical([Constraint::Length(keep), Constraint::Min(1)]).areas(main);
         (s, o)
     }
 }

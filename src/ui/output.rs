@@ -50,7 +50,13 @@ pub fn draw(app: &App, out: &RunOutput, frame: &mut Frame, area: Rect) {
         .max()
         .unwrap_or(0)
         .clamp(4, LABEL_MAX);
-    let rows = visible_rows(app, out, label_w, inner.width as usize, inner.height as usize);
+    let rows = visible_rows(
+        app,
+        out,
+        label_w,
+        inner.width as usize,
+        inner.height as usize,
+    );
     let scrolled = app.output_scroll > 0;
     frame.render_widget(Paragraph::new(rows), inner);
     if out.dropped > 0 || scrolled {
@@ -120,7 +126,10 @@ fn line_rows(
             } else {
                 Style::default().fg(theme.text)
             };
-            (Span::styled(fit(&name, label_w), Style::default().fg(color)), style)
+            (
+                Span::styled(fit(&name, label_w), Style::default().fg(color)),
+                style,
+            )
         }
         Source::Raw { stderr } => (
             Span::styled(
@@ -131,7 +140,9 @@ fn line_rows(
         ),
         Source::Info => (
             Span::styled(fit("·", label_w), Style::default().fg(theme.dim)),
-            Style::default().fg(theme.dim).add_modifier(Modifier::ITALIC),
+            Style::default()
+                .fg(theme.dim)
+                .add_modifier(Modifier::ITALIC),
         ),
         Source::Error => (
             Span::styled(fit("!", label_w), Style::default().fg(theme.error)),

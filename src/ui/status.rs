@@ -21,11 +21,16 @@ pub fn clock(secs: u64) -> String {
 }
 
 pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
-    let base = Style::default().fg(app.theme.status_fg).bg(app.theme.status_bg);
+    let base = Style::default()
+        .fg(app.theme.status_fg)
+        .bg(app.theme.status_bg);
     let n = app.slide_number();
     let total = app.deck.slides.len();
     let mut left = vec![
-        Span::styled(format!(" {} ", app.deck.title), base.add_modifier(Modifier::BOLD)),
+        Span::styled(
+            format!(" {} ", app.deck.title),
+            base.add_modifier(Modifier::BOLD),
+        ),
         Span::styled(format!(" {n} / {total} "), base),
     ];
     let bar_len = 12usize;
@@ -47,14 +52,24 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
             base.add_modifier(Modifier::REVERSED | Modifier::BOLD),
         ));
     }
-    if app.current_output().is_some_and(|o| !o.listeners.is_empty()) {
-        let scope = if app.expose { "⚠ exposed to the network" } else { "loopback only" };
+    if app
+        .current_output()
+        .is_some_and(|o| !o.listeners.is_empty())
+    {
+        let scope = if app.expose {
+            "⚠ exposed to the network"
+        } else {
+            "loopback only"
+        };
         left.push(Span::styled(format!(" {scope} "), base));
     }
     if let Some(out) = app.current_output() {
         let (text, m) = match &out.status {
             RunStatus::Starting => ("◌ starting".to_string(), Modifier::BOLD),
-            RunStatus::Running => (format!("● running {:.1} s  Esc stops", out.elapsed()), Modifier::BOLD),
+            RunStatus::Running => (
+                format!("● running {:.1} s  Esc stops", out.elapsed()),
+                Modifier::BOLD,
+            ),
             RunStatus::Ok => (format!("✔ done {:.2} s", out.last_t), Modifier::empty()),
             RunStatus::Error => ("✖ error".to_string(), Modifier::BOLD),
             RunStatus::Stopped => ("■ stopped".to_string(), Modifier::empty()),
@@ -65,7 +80,10 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
         left.push(Span::styled(" ▶ r runs ", base));
     }
     if let Some(notice) = &app.notice {
-        left.push(Span::styled(format!(" {notice} "), base.add_modifier(Modifier::ITALIC)));
+        left.push(Span::styled(
+            format!(" {notice} "),
+            base.add_modifier(Modifier::ITALIC),
+        ));
     }
 
     let kernel = match &app.kernel {
@@ -78,7 +96,13 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
 
     frame.buffer_mut().set_style(area, base);
     let left_w = area.width.saturating_sub(right_w);
-    frame.render_widget(Paragraph::new(Line::from(left)), Rect { width: left_w, ..area });
+    frame.render_widget(
+        Paragraph::new(Line::from(left)),
+        Rect {
+            width: left_w,
+            ..area
+        },
+    );
     if right_w <= area.width {
         let r = Rect::new(area.x + area.width - right_w, area.y, right_w, 1);
         frame.render_widget(Paragraph::new(Span::styled(right, base)), r);

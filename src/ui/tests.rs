@@ -144,7 +144,10 @@ fn help_overlay_lists_every_key() {
     app.help = true;
     let t = text(&app, 100, 30);
     for (keys, what) in crate::app::keys::HELP {
-        assert!(t.contains(keys) && t.contains(what), "{keys} / {what} missing\n{t}");
+        assert!(
+            t.contains(keys) && t.contains(what),
+            "{keys} / {what} missing\n{t}"
+        );
     }
 }
 
@@ -168,17 +171,27 @@ fn client_pane_shows_transcript_state_and_typing_mode() {
         slide: 53,
         result: Ok(9),
     });
-    let ev = Event::parse(r#"{"ev":"listen","t":0.01,"host":"127.0.0.1","port":1234,"family":"ipv4"}"#)
-        .unwrap();
+    let ev =
+        Event::parse(r#"{"ev":"listen","t":0.01,"host":"127.0.0.1","port":1234,"family":"ipv4"}"#)
+            .unwrap();
     app.update(Msg::Kernel(KernelMsg::Child(9, ChildMsg::Event(ev))));
-    app.update(Msg::Key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::NONE)));
+    app.update(Msg::Key(KeyEvent::new(
+        KeyCode::Char('c'),
+        KeyModifiers::NONE,
+    )));
     app.update(Msg::Client(1, ClientEvent::Connected));
     for c in "hello".chars() {
-        app.update(Msg::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE)));
+        app.update(Msg::Key(KeyEvent::new(
+            KeyCode::Char(c),
+            KeyModifiers::NONE,
+        )));
     }
     app.update(Msg::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)));
     app.update(Msg::Client(1, ClientEvent::Data(b"hello\n".to_vec())));
-    app.update(Msg::Key(KeyEvent::new(KeyCode::Char('w'), KeyModifiers::NONE)));
+    app.update(Msg::Key(KeyEvent::new(
+        KeyCode::Char('w'),
+        KeyModifiers::NONE,
+    )));
     let t = text(&app, 120, 40);
     assert!(t.contains("client 1 → 127.0.0.1:1234 · connected"), "{t}");
     assert!(t.contains("> hello") && t.contains("< hello"), "{t}");

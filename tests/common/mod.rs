@@ -39,9 +39,8 @@ impl Pty {
             ws_ypixel: 0,
         };
         // SAFETY: openpty fills two fds we then own.
-        let rc = unsafe {
-            libc::openpty(&mut m, &mut s, std::ptr::null_mut(), std::ptr::null(), &ws)
-        };
+        let rc =
+            unsafe { libc::openpty(&mut m, &mut s, std::ptr::null_mut(), std::ptr::null(), &ws) };
         assert_eq!(rc, 0, "openpty failed");
         let slave = unsafe { OwnedFd::from_raw_fd(s) };
         let master = unsafe { std::fs::File::from_raw_fd(m) };
@@ -108,7 +107,10 @@ impl Pty {
         let start = Instant::now();
         while self.contents().contains(text) {
             if start.elapsed() > timeout {
-                panic!("{text:?} still on screen after {timeout:?}:\n{}", self.contents());
+                panic!(
+                    "{text:?} still on screen after {timeout:?}:\n{}",
+                    self.contents()
+                );
             }
             std::thread::sleep(Duration::from_millis(5));
         }
@@ -129,7 +131,10 @@ impl Pty {
             }
             if start.elapsed() > timeout {
                 let _ = self.child.kill();
-                panic!("did not exit within {timeout:?}; screen:\n{}", self.contents());
+                panic!(
+                    "did not exit within {timeout:?}; screen:\n{}",
+                    self.contents()
+                );
             }
             std::thread::sleep(Duration::from_millis(10));
         }
@@ -161,7 +166,10 @@ impl Drop for Pty {
 
 /// Runs the binary to completion and returns (status, stdout, stderr).
 pub fn run(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(BIN).args(args).output().expect("run trio-present");
+    let out = Command::new(BIN)
+        .args(args)
+        .output()
+        .expect("run trio-present");
     (
         out.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&out.stdout).into_owned(),
