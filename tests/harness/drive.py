@@ -5,6 +5,8 @@
                                          [--sigint-after S] [--timeout S]
     python3 tests/harness/drive.py --source 'print(1)'      # an ad-hoc one-block slide
     python3 tests/harness/drive.py --selftest [--python python3.13] [--pythonpath DIR]
+    python3 tests/harness/drive.py --flood 100000 [--in-trio] [--repeat 3]   # print throughput
+    ... [--harness OLD.py]       # drive another copy of the harness (before/after comparisons)
 
 The harness runs as `python -c <source>` with fd 3 = events, fd 4 = commands, stdin =
 /dev/null, in its own session; events are printed with the time they arrived.
@@ -80,6 +82,7 @@ class Harness:
         self.cmd_w = cmd_w
         self.events = queue.Queue()
         self._parsed = collections.deque()
+        self.reads = 0  # chunks read from the events pipe
         self.raw = []
         self.t_run = None
         threading.Thread(target=self._read_events, args=(ev_r,), daemon=True).start()
@@ -97,6 +100,7 @@ class Harness:
             if not chunk:
                 break
             *lines, rest = (rest + chunk).split(b"\n")
+            self.reads += 1
             self.events.put((now, lines))
         os.close(fd)
         self.events.put((time.monotonic(), None))
@@ -775,9 +779,10 @@ def selftest(python, pythonpath, verbose):
     print("  arrival - t (ms): first %.2f, end of plain burst %.2f, lone %.2f, end of trio burst %.2f, lone %.2f"
           % tuple(lat.get(k, -1) for k in ("plain 0\n", "plain 2999\n", "lone plain\n", "trio 2999\n", "lone trio\n")))
     c.check("first line at once", lat.get("plain 0\n", 99) < 1)
-    c.check("end of a burst then busy CPU: within 10 ms", lat.get("plain 2999\n", 99) < 10)
+    # The batch flusher thread needs the GIL, which a busy main thread yields every 5 ms.
+    c.check("end of a burst then busy CPU: within 25 ms", lat.get("plain 2999\n", 99) < 25)
     c.check("lone lines at once", lat.get("lone plain\n", 99) < 1 and lat.get("lone trio\n", 99) < 1)
-    c.check("end of a burst in trio: flushed when trio sleeps", lat.get("trio 2999\n", 99) < 2)
+    c.check("end of a burst, then trio sleeps: within 5 ms", lat.get("trio 2999\n", 99) < 5)
 
     section("input() gets EOF")
     h = fresh()
@@ -964,13 +969,23 @@ def main():
     ap.add_argument("--pythonpath")
     ap.add_argument("--selftest", action="store_true")
     ap.add_argument("--stress", type=int, metavar="ROUNDS")
+    ap.add_argument("--flood", type=int, metavar="LINES")
+    ap.add_argument("--in-trio", action="store_true", help="--flood: print from main() in trio")
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--harness", help="another harness.py (e.g. an old one from git, to compare)")
     ap.add_argument("-v", "--verbose", action="store_true")
     args = ap.parse_args()
+    if args.harness:
+        global HARNESS
+        HARNESS = args.harness
     sys.setswitchinterval(0.0002)  # the event reader thread gets the GIL at once: see _next
     if args.selftest:
         sys.exit(0 if selftest(args.python, args.pythonpath, args.verbose) else 1)
     if args.stress:
         sys.exit(0 if stress(args.python, args.pythonpath, args.stress) else 1)
+    if args.flood:
+        flood(args.python, args.pythonpath, args.flood, args.in_trio, args.repeat)
+        return
     if args.source:
         blocks, slide = adhoc(*args.source), 99
     else:
@@ -989,6 +1004,24 @@ def main():
     for t, name, line in h.raw:
         print("[%7.3f] %s %r" % (t - h.t_run, name, line))
     h.close()
+
+
+def flood(python, pythonpath, lines, in_trio, repeat):
+    """Times LINES prints as the harness sees them (``t`` of ``done``): the cost of output
+    capture and event writing, without the presenter.  Also counts the pipe reads it took."""
+    body = "for i in range(%d):\n    print('line', i, 'of the flood')\n" % lines
+    if in_trio:
+        body = "async def main():\n" + "".join("    " + l + "\n" for l in body.splitlines())
+    for _ in range(repeat):
+        h = Harness(python, pythonpath)
+        h.wait_ready()
+        h.run(99, adhoc(body))
+        ev = h.collect(timeout=300)
+        h.close()
+        done = [e["t"] for _, e in ev if e["ev"] == "done"]
+        n = sum(1 for _, e in ev if e["ev"] == "out")
+        print("%d lines%s: done after %.3f s (harness clock), %d events in %d pipe reads"
+              % (n, " in trio" if in_trio else "", done[0] if done else -1, len(ev), h.reads))
 
 
 def stress(python, pythonpath, rounds):
