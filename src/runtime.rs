@@ -95,6 +95,10 @@ pub fn present(deck: Deck, theme: Theme, opts: Options) -> anyhow::Result<()> {
                 Err(_) => break,
             }
         }
+        // The clock first, so that a run started by this batch is timed from now.
+        app.update(Msg::Tick {
+            talk: started.elapsed(),
+        });
         for msg in batch.drain(..) {
             let resolved = matches!(msg, Msg::Kernel(KernelMsg::Resolved(_)));
             observe(&mut exec.pool, &msg);

@@ -91,7 +91,13 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
         KernelState::Ready { python, trio } => format!("py {python} · trio {trio} "),
         KernelState::Unavailable(_) => "no Python: r explains ".to_string(),
     };
-    let right = format!("{kernel} ? help  {} ", clock(app.talk_clock.as_secs()));
+    let time = clock(app.talk_clock.as_secs());
+    let left_w_needed: usize = left.iter().map(Span::width).sum();
+    let mut right = format!("{kernel} ? help  {time} ");
+    // On a narrow screen the run state matters more than the interpreter's versions.
+    if left_w_needed + unicode_width::UnicodeWidthStr::width(right.as_str()) > area.width as usize {
+        right = format!(" ? help  {time} ");
+    }
     let right_w = unicode_width::UnicodeWidthStr::width(right.as_str()) as u16;
 
     frame.buffer_mut().set_style(area, base);
