@@ -33,9 +33,14 @@ struct Demo {
 
 impl Demo {
     fn start(deck: &std::path::Path, slide: usize) -> Demo {
+        Self::start_with(deck, slide, &[])
+    }
+
+    fn start_with(deck: &std::path::Path, slide: usize, extra: &[&str]) -> Demo {
         let mut child = Command::new(BIN)
             .args(["run", deck.to_str().unwrap(), "--slide", &slide.to_string()])
             .args(["--json", "--timeout", "60"])
+            .args(extra)
             .stdout(Stdio::piped())
             .spawn()
             .unwrap();
@@ -216,4 +221,33 @@ fn a_busy_port_is_one_clear_line() {
         "{text}"
     );
     assert!(!text.contains("Traceback"), "no traceback wall: {text}");
+}
+
+#[test]
+fn expose_listens_on_every_interface() {
+    let (_d, deck) = deck_copy(0, 5);
+    let mut demo = Demo::start_with(&deck, 51, &["--expose"]);
+    let (host, port) = demo.port();
+    assert!(host == "0.0.0.0" || host == "::", "{host}");
+    // Still reachable on loopback (the only address tests may use).
+    let mut s = connect(port);
+    echo_round_trip(&mut s, b"exposed\n");
+    demo.stop();
+}
+
+#[test]
+fn slide_52_binds_1234_right_after_slide_51_when_it_is_free() {
+    if TcpListener::bind(("127.0.0.1", 1234)).is_err() {
+        eprintln!("port 1234 is in use on this machine; covered by the port-0 tests");
+        return;
+    }
+    let deck = reference_deck();
+    let mut first = Demo::start(&deck, 51);
+    assert_eq!(first.port().1, 1234);
+    first.stop();
+    let mut second = Demo::start(&deck, 52);
+    assert_eq!(second.port().1, 1234, "the port was freed by the stop");
+    let mut s = connect(1234);
+    echo_round_trip(&mut s, b"again\n");
+    second.stop();
 }

@@ -124,6 +124,19 @@ fn slide_33_dynamic_spawning() {
         .filter(|n| n.starts_with("sleepy("))
         .count();
     assert_eq!(sleepers, 7);
+    // Every sleeper hangs under main's nursery, not under starter.
+    let main_nursery = s
+        .of("nursery")
+        .into_iter()
+        .find(|n| s.names[&n["task"].as_u64().unwrap()] == "main()")
+        .expect("main opens a nursery")["id"]
+        .clone();
+    for t in s.of("task") {
+        if t["name"].as_str().unwrap().starts_with("sleepy(") {
+            assert_eq!(t["nursery"], main_nursery, "{t}");
+            assert_eq!(s.names[&t["parent"].as_u64().unwrap()], "main()");
+        }
+    }
     let (t, _) = s.line("all done");
     assert!(near(t, 6.0, 0.3), "all done at {t}");
     assert_eq!(s.lines().last().unwrap().2, "all done");
@@ -142,6 +155,21 @@ fn slide_37_move_on_after_cancels_the_sleeper() {
         e["outcome"] == "cancelled" && s.names[&e["id"].as_u64().unwrap()] == "sleepy(10)"
     });
     assert!(cancelled, "sleepy(10) ends cancelled");
+    // The cancel scope is an event, not a silence: entered, fired at ~3 s, caught.
+    let scope = s.of("scope")[0];
+    assert_eq!(scope["kind"], "move_on_after");
+    let fired = s.of("scope_fired")[0];
+    assert_eq!(fired["id"], scope["id"]);
+    assert_eq!(fired["reason"], "deadline");
+    assert!(near(fired["t"].as_f64().unwrap(), 3.0, 0.3), "{fired}");
+    let ids: Vec<String> = fired["cancelled"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|id| s.names[&id.as_u64().unwrap()].clone())
+        .collect();
+    assert!(ids.contains(&"sleepy(10)".to_string()), "{ids:?}");
+    assert_eq!(s.of("scope_exit")[0]["cancelled_caught"], true);
 }
 
 #[test]
