@@ -417,3 +417,56 @@ fn a_flood_keeps_memory_bounded() {
     let peak_mb = usage.ru_maxrss / 1024;
     assert!(peak_mb < 100, "peak RSS {peak_mb} MB");
 }
+
+/// The oldest trio the presenter uses from a speaker's own environment (0.23) still gets the
+/// whole picture: tasks, nurseries and the cancel scope firing, through the harness's
+/// version-dependent internals.
+#[test]
+fn oldest_supported_trio_from_the_users_environment() {
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("site");
+    let pip = Command::new("python3")
+        .args([
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+        ])
+        .args(["--target", target.to_str().unwrap(), "trio==0.23.2"])
+        .output()
+        .expect("python3 -m pip");
+    assert!(
+        pip.status.success(),
+        "pip install trio==0.23.2 failed: {}",
+        String::from_utf8_lossy(&pip.stderr)
+    );
+    let out = Command::new(BIN)
+        .args([
+            "run",
+            reference_deck().to_str().unwrap(),
+            "--slide",
+            "37",
+            "--json",
+        ])
+        .env("PYTHONPATH", &target)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let events: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert_eq!(events[0]["trio"], "0.23.2", "the user's own trio is used");
+    let fired = events
+        .iter()
+        .find(|e| e["ev"] == "scope_fired")
+        .unwrap_or_else(|| panic!("no scope_fired: {text}"));
+    assert!(near(fired["t"].as_f64().unwrap(), 3.0, 0.3), "{fired}");
+    assert!(events
+        .iter()
+        .any(|e| e["ev"] == "task_exit" && e["outcome"] == "cancelled"));
+    assert!(events.iter().any(|e| e["ev"] == "nursery"));
+    assert!(text.contains("All done"));
+}
