@@ -208,6 +208,20 @@ fn text_output_has_time_task_and_text() {
     assert!(text.contains("[run]  running main()"), "{text}");
 }
 
+/// `trio-present run DECK --slide 2 --timeout SECS`, to be completed and started.
+fn slide_2(deck: &std::path::Path, timeout: &str) -> Command {
+    let mut cmd = Command::new(BIN);
+    cmd.args([
+        "run",
+        deck.to_str().unwrap(),
+        "--slide",
+        "2",
+        "--timeout",
+        timeout,
+    ]);
+    cmd
+}
+
 /// A deck whose slide 2 is `code` (each failure case gets its own deck: a slide runs every
 /// earlier slide's code first, so one deck of failures would fail in set-up).
 fn deck_with(code: &str) -> (tempfile::TempDir, std::path::PathBuf) {
@@ -329,17 +343,7 @@ fn a_flood_of_200k_lines_finishes() {
     let (_d, deck) =
         deck_with("for i in range(200000):\n    print(\"line\", i)\nprint(\"flood done\")");
     let start = Instant::now();
-    let out = Command::new(BIN)
-        .args([
-            "run",
-            deck.to_str().unwrap(),
-            "--slide",
-            "2",
-            "--timeout",
-            "60",
-        ])
-        .output()
-        .unwrap();
+    let out = slide_2(&deck, "60").output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(0));
     assert_eq!(
@@ -396,18 +400,7 @@ fn a_flood_keeps_memory_bounded() {
     let (_d, deck) = deck_with(
         "for i in range(200000):\n    print(\"line\", i, \"x\" * 60)\nprint(\"flood done\")",
     );
-    let child = Command::new(BIN)
-        .args([
-            "run",
-            deck.to_str().unwrap(),
-            "--slide",
-            "2",
-            "--timeout",
-            "60",
-        ])
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
+    let child = slide_2(&deck, "60").stdout(Stdio::null()).spawn().unwrap();
     let mut status = 0;
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
     // wait4 reports the peak RSS of the run command and the interpreter it reaped.

@@ -149,6 +149,33 @@ fn draw_slide(app: &App, frame: &mut Frame, area: Rect) {
     }
 }
 
+/// Draws a panel's frame (the given borders in the dim colour, an accent title) and returns
+/// the inside, one column in from the left and `pad_right` in from the right.
+pub(crate) fn panel(
+    theme: &crate::theme::Theme,
+    frame: &mut Frame,
+    area: Rect,
+    borders: ratatui::widgets::Borders,
+    title: String,
+    pad_right: u16,
+) -> Rect {
+    let block = ratatui::widgets::Block::new()
+        .borders(borders)
+        .border_style(Style::default().fg(theme.dim))
+        .title(ratatui::text::Span::styled(
+            title,
+            Style::default().fg(theme.accent),
+        ));
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    Rect::new(
+        inner.x + 1,
+        inner.y,
+        inner.width.saturating_sub(1 + pad_right),
+        inner.height,
+    )
+}
+
 /// Writes `text` so that it ends at column `right`.
 fn put_right(frame: &mut Frame, right: u16, y: u16, text: &str, style: Style) {
     let w = unicode_width::UnicodeWidthStr::width(text) as u16;

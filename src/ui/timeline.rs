@@ -9,8 +9,8 @@
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::style::{Modifier, Style};
-use ratatui::text::Span;
-use ratatui::widgets::{Block, Borders};
+
+use ratatui::widgets::Borders;
 use ratatui::Frame;
 use unicode_width::UnicodeWidthStr;
 
@@ -37,18 +37,7 @@ pub fn draw(theme: &Theme, out: &RunOutput, frame: &mut Frame, area: Rect, left:
     } else {
         format!(" timeline · now {:.1} s ", now(out))
     };
-    let block = Block::new()
-        .borders(borders)
-        .border_style(Style::default().fg(theme.dim))
-        .title(Span::styled(title, Style::default().fg(theme.accent)));
-    let inner = block.inner(area);
-    frame.render_widget(block, area);
-    let inner = Rect::new(
-        inner.x + 1,
-        inner.y,
-        inner.width.saturating_sub(2),
-        inner.height,
-    );
+    let inner = super::panel(theme, frame, area, borders, title, 1);
     render(theme, out, frame.buffer_mut(), inner);
 }
 

@@ -12,7 +12,7 @@
 use ratatui::layout::Rect;
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Paragraph};
+use ratatui::widgets::{Borders, Paragraph};
 use ratatui::Frame;
 use unicode_width::UnicodeWidthStr;
 
@@ -42,17 +42,13 @@ struct Row {
 
 /// Draws the panel (a top and left border with a title, then the tree) into `area`.
 pub fn draw(theme: &Theme, out: &RunOutput, frame: &mut Frame, area: Rect) {
-    let block = Block::new()
-        .borders(Borders::TOP | Borders::LEFT)
-        .border_style(Style::default().fg(theme.dim))
-        .title(Span::styled(title(out), Style::default().fg(theme.accent)));
-    let inner = block.inner(area);
-    frame.render_widget(block, area);
-    let inner = Rect::new(
-        inner.x + 1,
-        inner.y,
-        inner.width.saturating_sub(1),
-        inner.height,
+    let inner = super::panel(
+        theme,
+        frame,
+        area,
+        Borders::TOP | Borders::LEFT,
+        title(out),
+        0,
     );
     if inner.width < 4 || inner.height == 0 {
         return;
