@@ -105,7 +105,9 @@ pub fn present(deck: Deck, theme: Theme, opts: Options) -> anyhow::Result<()> {
             let mut effects = app.update(msg);
             // A run asked for while Python was still being found starts as soon as it is known.
             if resolved {
-                effects.extend(exec.pending.take().map(Effect::Run));
+                // ... unless the speaker has left that slide meanwhile.
+                let slide = app.slide_number();
+                effects.extend(exec.pending.take().filter(|s| *s == slide).map(Effect::Run));
             }
             for effect in effects {
                 exec.carry_out(effect, &mut app);
