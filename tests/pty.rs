@@ -110,9 +110,10 @@ fn run_a_demo_stop_another_and_leave_no_process_behind() {
     pty.wait_for("stopped", T);
     assert!(!pty.contents().contains("Slept 3 seconds"));
 
-    // A run in progress when the speaker quits.
+    // A run in progress when the speaker quits. (The stopped run's lines are still on screen,
+    // so wait for the new run's state, not for its text.)
     pty.send(b"r");
-    pty.wait_for("Sleeping for 4 seconds", T);
+    pty.wait_for("● running", T);
     let kids = children(pty.child.id());
     assert!(!kids.is_empty(), "a demo interpreter is running");
     pty.send(b"q");
