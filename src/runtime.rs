@@ -177,7 +177,6 @@ impl Executor {
                 self.pending = None;
                 self.pool.stop()
             }
-            Effect::KillCurrent => self.pool.kill_current(),
             Effect::Quit => {
                 self.clients.clear();
                 self.pool.shutdown()

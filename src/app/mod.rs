@@ -52,7 +52,6 @@ pub enum Msg {
 pub enum Effect {
     Run(usize),
     Stop,
-    KillCurrent,
     Quit,
     /// Open built-in client `id` to `addr` (host:port).
     Connect {

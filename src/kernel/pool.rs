@@ -144,14 +144,6 @@ impl Pool {
         }
     }
 
-    /// Kills the current run at once (leaving its slide, quitting).
-    pub fn kill_current(&mut self) {
-        if let Some(c) = self.current.take() {
-            c.kill();
-        }
-        self.warm();
-    }
-
     /// Notes that interpreter `id` exited; warms the next spare after a run.
     pub fn exited(&mut self, id: u64) {
         if self.current.as_ref().is_some_and(|c| c.id == id) {
