@@ -33,7 +33,7 @@ print('%.1f' % (r['max']/1024))" "$@"; }
 printf '%-58s %10s\n' "measure" "value"
 printf '%-58s %10s\n' "-------" "-----"
 
-out=$(probe --repeat "$REPEAT" --summary --script 'wait_for:async programming for humans;wait_stable:0.3;send:Right;wait_for:Oberländer;send:q;expect_exit:3' -- $BIN $DECK)
+out=$(probe --repeat "$REPEAT" --summary --script 'wait_for:async programming for humans;wait_stable:0.3;send:Right;wait_for:Oberländer;send:q;expect_exit:3' -- $BIN --trust $DECK)
 printf '%-58s %8s ms\n' "start-up to first frame (median)" "$(echo "$out" | med 0 since_spawn_s)"
 printf '%-58s %8s ms\n' "Right to next slide on screen (median)" "$(echo "$out" | med 3 since_send_s)"
 
@@ -42,14 +42,14 @@ printf '%-58s %8s ms\n' "Right to next slide on screen (median)" "$(echo "$out" 
 steps='wait_for:async programming;sleep:0.3'
 for i in $(seq 2 57); do steps="$steps;send:Right;wait_for:$i / 57"; done
 steps="$steps;sleep:0.3;send:q;expect_exit:3"
-out=$(probe --repeat 3 --summary --rss --script "$steps" -- $BIN $DECK --python /nonexistent/python3)
+out=$(probe --repeat 3 --summary --rss --script "$steps" -- $BIN --trust $DECK --python /nonexistent/python3)
 printf '%-58s %8s MB\n' "peak RSS of the presenter, paging 57 slides (max of 3)" "$(echo "$out" | rss max_process_vmhwm_kb)"
-out=$(probe --repeat 3 --summary --rss --script "$steps" -- $BIN $DECK)
+out=$(probe --repeat 3 --summary --rss --script "$steps" -- $BIN --trust $DECK)
 printf '%-58s %8s MB\n' "peak RSS of presenter + spare interpreter (sum, max of 3)" "$(echo "$out" | rss peak_tree_rss_sum_kb)"
 
 # Key to first demo output on slide 12, with the warm spare (wait for it to be ready). The
 # regexes match output rows (time, task, text), not the slide's source code.
-out=$(probe --repeat "$REPEAT" --timeout 15 --script 'wait_for/30:trio 0.;sleep:0.5;send:r;wait_for:Sleeping for 0 seconds;watch_re:\d\.\d\d sleepy\(3\) +Slept 3 seconds;wait_re:\d\.\d\d main\(\) +All done;send:q;expect_exit:5' -- $BIN $DECK --slide 12)
+out=$(probe --repeat "$REPEAT" --timeout 15 --script 'wait_for/30:trio 0.;sleep:0.5;send:r;wait_for:Sleeping for 0 seconds;watch_re:\d\.\d\d sleepy\(3\) +Slept 3 seconds;wait_re:\d\.\d\d main\(\) +All done;send:q;expect_exit:5' -- $BIN --trust $DECK --slide 12)
 printf '%-58s %8s ms\n' "r to first output line, warm spare (median)" "$(echo "$out" | med 3 since_send_s)"
 printf '%-58s %8s ms\n' "r to 'Slept 3 seconds' on screen (median; ideal 3000)" "$(echo "$out" | python3 -c "
 import json,sys
@@ -57,7 +57,7 @@ d=json.load(sys.stdin)
 v=sorted(w['since_send_s'] for r in d['runs'] for w in (r.get('watches') or []) if w.get('since_send_s') is not None)
 print('%.1f' % (v[len(v)//2]*1000) if v else 'n/a')")"
 # Cold: r pressed at once, before any interpreter exists.
-out=$(probe --repeat 5 --summary --timeout 15 --script 'wait_for:Started all tasks;send:r;wait_for:Sleeping for 0 seconds;send:q;expect_exit:5' -- $BIN $DECK --slide 12)
+out=$(probe --repeat 5 --summary --timeout 15 --script 'wait_for:Started all tasks;send:r;wait_for:Sleeping for 0 seconds;send:q;expect_exit:5' -- $BIN --trust $DECK --slide 12)
 printf '%-58s %8s ms\n' "r at start-up to first output, cold (median)" "$(echo "$out" | med 2 since_send_s)"
 
 # Flood: 100,000 lines; time to the last line, a key during the flood (the help overlay, which

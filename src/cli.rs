@@ -49,6 +49,12 @@ pub struct Common {
     /// Let demo servers listen on every interface instead of loopback only.
     #[arg(long)]
     pub expose: bool,
+    /// Run the deck's code without asking first (for a deck you have rehearsed).
+    #[arg(long, conflicts_with = "no_exec")]
+    pub trust: bool,
+    /// Never run code: present the slides only.
+    #[arg(long)]
+    pub no_exec: bool,
 }
 
 #[derive(Subcommand, Debug)]
@@ -83,6 +89,9 @@ pub enum Cmd {
         python: Option<PathBuf>,
         #[arg(long)]
         expose: bool,
+        /// Run the deck's code without an earlier approval.
+        #[arg(long)]
+        trust: bool,
     },
     /// Check the Python interpreter and trio; `--install` provisions trio.
     Doctor {
@@ -199,7 +208,9 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
             json,
             python,
             expose,
+            trust,
         }) => {
+            let _ = trust;
             let deck = load_deck(&deck)?;
             check_slide(&deck, slide)?;
             if timeout.is_some_and(|t| t.is_nan() || t <= 0.0) {
@@ -240,6 +251,8 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
                 start_slide: cli.present.slide,
                 python: cli.present.common.python,
                 expose: cli.present.common.expose,
+                trust: cli.present.common.trust,
+                no_exec: cli.present.common.no_exec,
             };
             crate::runtime::present(deck, theme, opts)?;
             Ok(0)

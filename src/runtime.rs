@@ -27,6 +27,10 @@ pub struct Options {
     pub start_slide: usize,
     pub python: Option<PathBuf>,
     pub expose: bool,
+    /// Run without asking for consent (`--trust`).
+    pub trust: bool,
+    /// Never run code (`--no-exec`).
+    pub no_exec: bool,
 }
 
 /// Start-up work that the first slide does not need (finding Python, warming a spare,

@@ -38,7 +38,13 @@ impl Demo {
 
     fn start_with(deck: &std::path::Path, slide: usize, extra: &[&str]) -> Demo {
         let mut child = Command::new(BIN)
-            .args(["run", deck.to_str().unwrap(), "--slide", &slide.to_string()])
+            .args([
+                "run",
+                "--trust",
+                deck.to_str().unwrap(),
+                "--slide",
+                &slide.to_string(),
+            ])
             .args(["--json", "--timeout", "60"])
             .args(extra)
             .stdout(Stdio::piped())
@@ -206,6 +212,7 @@ fn a_busy_port_is_one_clear_line() {
     let out = Command::new(BIN)
         .args([
             "run",
+            "--trust",
             deck.to_str().unwrap(),
             "--slide",
             "51",

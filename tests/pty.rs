@@ -11,7 +11,7 @@ const T: Duration = Duration::from_secs(10);
 #[test]
 fn right_shows_slide_two_and_q_restores_the_terminal() {
     let deck = reference_deck();
-    let mut pty = Pty::spawn(&[deck.to_str().unwrap()], 100, 30);
+    let mut pty = Pty::spawn(&["--trust", deck.to_str().unwrap()], 100, 30);
     pty.wait_for("async programming for humans", T);
     assert!(
         pty.alternate_screen(),
@@ -31,7 +31,7 @@ fn right_shows_slide_two_and_q_restores_the_terminal() {
 
 fn signal_restores(sig: i32) {
     let deck = reference_deck();
-    let mut pty = Pty::spawn(&[deck.to_str().unwrap(), "--slide", "3"], 80, 24);
+    let mut pty = Pty::spawn(&["--trust", deck.to_str().unwrap(), "--slide", "3"], 80, 24);
     pty.wait_for("Why Trio", T);
     unsafe { libc::kill(pty.child.id() as i32, sig) };
     pty.wait_exit(T);
@@ -53,7 +53,7 @@ fn sighup_restores_the_terminal() {
 #[test]
 fn jump_by_number_and_help_overlay() {
     let deck = reference_deck();
-    let mut pty = Pty::spawn(&[deck.to_str().unwrap()], 100, 30);
+    let mut pty = Pty::spawn(&["--trust", deck.to_str().unwrap()], 100, 30);
     pty.wait_for("async programming", T);
     pty.send(b"33\r");
     pty.wait_for("33 / 57", T);
@@ -94,7 +94,11 @@ fn alive(pid: i32) -> bool {
 #[test]
 fn run_a_demo_stop_another_and_leave_no_process_behind() {
     let deck = reference_deck();
-    let mut pty = Pty::spawn(&[deck.to_str().unwrap(), "--slide", "37"], 100, 30);
+    let mut pty = Pty::spawn(
+        &["--trust", deck.to_str().unwrap(), "--slide", "37"],
+        100,
+        30,
+    );
     pty.wait_for("trio 0.", Duration::from_secs(60));
     pty.send(b"r");
     pty.wait_for("Sleeping for 10 seconds", T);
@@ -133,7 +137,11 @@ fn a_crashed_interpreter_is_reported_and_the_next_run_works() {
         "# Crash\n====\n```exec\nimport os\nasync def main():\n    print('bye')\n    os._exit(3)\n```\n====\n```exec\nprint('fine')\n```\n",
     )
     .unwrap();
-    let mut pty = Pty::spawn(&[path.to_str().unwrap(), "--slide", "2"], 100, 30);
+    let mut pty = Pty::spawn(
+        &["--trust", path.to_str().unwrap(), "--slide", "2"],
+        100,
+        30,
+    );
     pty.wait_for("trio 0.", Duration::from_secs(60));
     pty.send(b"r");
     pty.wait_for("interpreter died (exit code 3)", T);
@@ -152,7 +160,7 @@ fn hot_reload_keeps_the_slide_and_survives_a_bad_save() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("talk.md");
     std::fs::write(&path, "# One\n====\n# Two\n====\n# Three\n").unwrap();
-    let mut pty = Pty::spawn(&[path.to_str().unwrap(), "--slide", "2"], 80, 24);
+    let mut pty = Pty::spawn(&["--trust", path.to_str().unwrap(), "--slide", "2"], 80, 24);
     pty.wait_for("Two", T);
     std::thread::sleep(Duration::from_millis(200));
 
@@ -186,6 +194,7 @@ fn without_python_slides_work_and_running_explains() {
     let deck = reference_deck();
     let mut pty = Pty::spawn(
         &[
+            "--trust",
             deck.to_str().unwrap(),
             "--slide",
             "12",
@@ -218,7 +227,11 @@ fn echo_demo_with_the_built_in_client() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("echo.md");
     std::fs::write(&path, text).unwrap();
-    let mut pty = Pty::spawn(&[path.to_str().unwrap(), "--slide", "53"], 120, 40);
+    let mut pty = Pty::spawn(
+        &["--trust", path.to_str().unwrap(), "--slide", "53"],
+        120,
+        40,
+    );
     pty.wait_for("trio 0.", Duration::from_secs(60));
     pty.send(b"r");
     pty.wait_for("listening on 127.0.0.1:", T);

@@ -56,6 +56,7 @@ fn run_json(deck: &std::path::Path, slide: usize, extra: &[&str]) -> Stream {
     let out = Command::new(BIN)
         .args([
             "run",
+            "--trust",
             deck.to_str().unwrap(),
             "--slide",
             &slide.to_string(),
@@ -196,7 +197,13 @@ fn slide_46_says_what_it_defined() {
 #[test]
 fn text_output_has_time_task_and_text() {
     let out = Command::new(BIN)
-        .args(["run", reference_deck().to_str().unwrap(), "--slide", "37"])
+        .args([
+            "run",
+            "--trust",
+            reference_deck().to_str().unwrap(),
+            "--slide",
+            "37",
+        ])
         .output()
         .unwrap();
     let text = String::from_utf8(out.stdout).unwrap();
@@ -213,6 +220,7 @@ fn slide_2(deck: &std::path::Path, timeout: &str) -> Command {
     let mut cmd = Command::new(BIN);
     cmd.args([
         "run",
+        "--trust",
         deck.to_str().unwrap(),
         "--slide",
         "2",
@@ -267,7 +275,13 @@ fn interrupt_after(
 ) -> (Duration, i32, String) {
     use std::io::Read;
     let mut child = Command::new(BIN)
-        .args(["run", deck.to_str().unwrap(), "--slide", &slide.to_string()])
+        .args([
+            "run",
+            "--trust",
+            deck.to_str().unwrap(),
+            "--slide",
+            &slide.to_string(),
+        ])
         .args(["--timeout", "20"])
         .stdout(Stdio::piped())
         .spawn()
@@ -315,6 +329,7 @@ fn os_exit_and_segfault_are_reported_as_interpreter_died() {
         let out = Command::new(BIN)
             .args([
                 "run",
+                "--trust",
                 deck.to_str().unwrap(),
                 "--slide",
                 "2",
@@ -437,6 +452,7 @@ fn oldest_supported_trio_from_the_users_environment() {
     let out = Command::new(BIN)
         .args([
             "run",
+            "--trust",
             reference_deck().to_str().unwrap(),
             "--slide",
             "37",
