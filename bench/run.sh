@@ -62,7 +62,7 @@ printf '%-58s %8s ms\n' "r at start-up to first output, cold (median)" "$(echo "
 
 # Flood: 100,000 lines; time to the last line, a key during the flood (the help overlay, which
 # does not stop the demo), the next-slide key after it, memory.
-out=$(probe --repeat 3 --summary --rss --timeout 30 --script 'wait_for/30:trio 0.;sleep:0.5;send:Right;wait_for:2 / 3;send:r;wait_re:line [1-9]\d{4} of;send:?;wait_for:previous slide;send:?;wait_re/30:[0-9]\.[0-9]{2} +flood done;send:Right;wait_for:After the flood;send:q;expect_exit:5' -- $BIN bench/flood.md)
+out=$(probe --repeat 3 --summary --rss --timeout 30 --script 'wait_for/30:trio 0.;sleep:0.5;send:Right;wait_for:2 / 3;send:r;wait_re:line [1-9]\d{4} of;send:?;wait_for:previous slide;send:?;wait_re/30:[0-9]\.[0-9]{2} +flood done;send:Right;wait_for:After the flood;send:q;expect_exit:5' -- $BIN --trust bench/flood.md)
 printf '%-58s %8s ms\n' "flood: r to 'flood done' on screen (median)" "$(echo "$out" | python3 -c "
 import json,sys
 d=json.load(sys.stdin); s=d['summary']
