@@ -170,6 +170,16 @@ fn check_slide(deck: &Deck, slide: usize) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `run` and `check` execute the deck's code without asking: they need `--trust` or an
+/// approval given earlier in the presenter.
+fn require_consent(deck: &Deck, trust: bool, command: &str) -> anyhow::Result<()> {
+    let store = crate::consent::Store::for_user();
+    match crate::consent::gate(deck, trust, false, store.as_ref()) {
+        crate::consent::Gate::Ask => Err(usage(crate::consent::refusal(&deck.path, command))),
+        _ => Ok(()),
+    }
+}
+
 fn load_theme(spec: &str) -> anyhow::Result<Theme> {
     let theme = Theme::load(spec).map_err(|e| usage(e.to_string()))?;
     let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
@@ -210,9 +220,9 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
             expose,
             trust,
         }) => {
-            let _ = trust;
             let deck = load_deck(&deck)?;
             check_slide(&deck, slide)?;
+            require_consent(&deck, trust, "run")?;
             if timeout.is_some_and(|t| t.is_nan() || t <= 0.0) {
                 return Err(usage("--timeout must be a positive number of seconds"));
             }

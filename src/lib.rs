@@ -3,9 +3,11 @@
 //! The flow: [`deck`] parses the markdown into slides; [`render`] lays a slide out as styled
 //! lines using a [`theme`]; [`app`] holds the state that keys and [`kernel`] events update;
 //! [`ui`] draws that state; [`runtime`] is the event loop that ties them together. [`cli`] is
-//! the command line, [`headless`] the `run` command.
+//! the command line, [`headless`] the `run` command, [`check`] the rehearsal `check`;
+//! [`consent`] decides whether a deck's code may run.
 pub mod app;
 pub mod cli;
+pub mod consent;
 pub mod deck;
 pub mod headless;
 pub mod kernel;

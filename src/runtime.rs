@@ -3,7 +3,7 @@
 //! watcher, SIGTERM/SIGHUP), one blocking wait, then the whole batch of waiting messages goes
 //! through [`App::update`], effects are carried out, and the frame is drawn once.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::net::ToSocketAddrs;
 use std::path::PathBuf;
 use std::sync::{mpsc, Arc};
@@ -20,7 +20,7 @@ use crate::kernel::protocol::{self, Event};
 use crate::net::client::{describe, ClientSink};
 use crate::net::{Client, ClientEvent};
 use crate::theme::Theme;
-use crate::{terminal as term, ui, watcher};
+use crate::{consent, terminal as term, ui, watcher};
 
 /// Options of the presenter that are not part of the app state.
 pub struct Options {
@@ -69,7 +69,14 @@ pub fn present(deck: Deck, theme: Theme, opts: Options) -> anyhow::Result<()> {
         clients: HashMap::new(),
         tx,
         expose: opts.expose,
+        consent: Consent {
+            trust: opts.trust,
+            no_exec: opts.no_exec,
+            store: consent::Store::for_user(),
+            this_session: HashSet::new(),
+        },
     };
+    app.gate = exec.consent.gate(&app.deck);
 
     let mut batch = Vec::new();
     let mut background_started = false;
@@ -105,8 +112,12 @@ pub fn present(deck: Deck, theme: Theme, opts: Options) -> anyhow::Result<()> {
         });
         for msg in batch.drain(..) {
             let resolved = matches!(msg, Msg::Kernel(KernelMsg::Resolved(_)));
+            let reloaded = matches!(msg, Msg::DeckReloaded(Ok(_)));
             observe(&mut exec.pool, &msg);
             let mut effects = app.update(msg);
+            if reloaded {
+                app.gate = exec.consent.gate(&app.deck);
+            }
             // A run asked for while Python was still being found starts as soon as it is known.
             if resolved {
                 // ... unless the speaker has left that slide meanwhile.
@@ -155,6 +166,42 @@ struct Executor {
     clients: HashMap<usize, Client>,
     tx: mpsc::Sender<Msg>,
     expose: bool,
+    consent: Consent,
+}
+
+/// What decides whether the deck's code may run (see [`crate::consent`]).
+struct Consent {
+    trust: bool,
+    no_exec: bool,
+    store: Option<consent::Store>,
+    /// Digests approved in this session, so an approval holds even if the store is read-only.
+    this_session: HashSet<String>,
+}
+
+impl Consent {
+    fn gate(&self, deck: &Deck) -> consent::Gate {
+        match consent::gate(deck, self.trust, self.no_exec, self.store.as_ref()) {
+            consent::Gate::Ask if self.this_session.contains(&consent::digest(deck)) => {
+                consent::Gate::Allowed
+            }
+            g => g,
+        }
+    }
+
+    /// Remembers the approval; a store that cannot be written is said, not fatal.
+    fn approve(&mut self, deck: &Deck) -> Option<String> {
+        let digest = consent::digest(deck);
+        let result = match &self.store {
+            Some(store) => store
+                .approve(&digest, &deck.path)
+                .map_err(|e| format!("{}: {e}", store.path().display())),
+            None => Err("no data directory".into()),
+        };
+        self.this_session.insert(digest);
+        result
+            .err()
+            .map(|e| format!("approved for this session only (cannot save: {e})"))
+    }
 }
 
 impl Executor {
@@ -175,6 +222,11 @@ impl Executor {
                 app.notice = None;
                 for e in app.update(Msg::RunStarted { slide, result }) {
                     self.carry_out(e, app);
+                }
+            }
+            Effect::Approve => {
+                if let Some(why) = self.consent.approve(&app.deck) {
+                    app.notice = Some(why);
                 }
             }
             Effect::Stop => {

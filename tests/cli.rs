@@ -219,3 +219,18 @@ fn theme_files_load_and_a_broken_one_names_file_and_key() {
         assert_eq!(code, 0, "{name}: {err}");
     }
 }
+
+#[test]
+fn run_without_trust_or_approval_refuses_in_one_line() {
+    let data = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(common::BIN)
+        .args(["run", &deck(), "--slide", "12"])
+        .env("XDG_DATA_HOME", data.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty(), "nothing ran");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("not been approved") && err.contains("--trust"), "{err}");
+}

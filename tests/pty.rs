@@ -250,3 +250,72 @@ fn echo_demo_with_the_built_in_client() {
     pty.send(b"q");
     assert!(pty.wait_exit(T).success());
 }
+
+/// Consent: the first run of an unapproved deck asks (and shows hidden code on request); `y`
+/// runs and remembers; the next start runs at once; an edit to the code asks again;
+/// `--no-exec` never runs.
+#[test]
+fn consent_is_asked_once_per_code_and_remembered() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let data = data.to_str().unwrap();
+    let path = dir.path().join("deck.md");
+    let deck = "# Workshop\n\n```exechidden\nsecret = 'from-hidden'\n```\n====\n# Demo\n\n```exec\nprint('ran', secret)\n```\n";
+    std::fs::write(&path, deck).unwrap();
+    let args = [path.to_str().unwrap(), "--slide", "2"];
+    let env = [("XDG_DATA_HOME", data)];
+
+    let mut pty = Pty::spawn_env(&args, 100, 30, &env);
+    pty.wait_for("Demo", T);
+    pty.send(b"r");
+    pty.wait_for("run this deck's code?", T);
+    pty.wait_for("1 hidden block (exechidden) on slide 1", T);
+    pty.send(b"h");
+    pty.wait_for("secret = 'from-hidden'", T);
+    pty.send(b"n");
+    pty.wait_for("nothing ran", T);
+    assert!(!pty.contents().contains("ran from-hidden"));
+    pty.send(b"r");
+    pty.wait_for("run this deck's code?", T);
+    pty.send(b"y");
+    pty.wait_for("ran from-hidden", Duration::from_secs(30));
+    pty.send(b"q");
+    pty.wait_exit(T);
+
+    // Approved: the headless command needs no --trust now either.
+    let out = std::process::Command::new(common::BIN)
+        .args(["run", path.to_str().unwrap(), "--slide", "2"])
+        .env("XDG_DATA_HOME", data)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("ran from-hidden"));
+
+    // Approved: a new presenter runs at once.
+    let mut pty = Pty::spawn_env(&args, 100, 30, &env);
+    pty.wait_for("Demo", T);
+    pty.send(b"r");
+    pty.wait_for("ran from-hidden", Duration::from_secs(30));
+    assert!(!pty.contents().contains("run this deck's code?"));
+    pty.send(b"q");
+    pty.wait_exit(T);
+
+    // The hidden code changed: ask again.
+    std::fs::write(&path, deck.replace("from-hidden", "edited")).unwrap();
+    let mut pty = Pty::spawn_env(&args, 100, 30, &env);
+    pty.wait_for("Demo", T);
+    pty.send(b"r");
+    pty.wait_for("run this deck's code?", T);
+    pty.send(b"q");
+    pty.wait_exit(T);
+
+    let mut no_exec = args.to_vec();
+    no_exec.push("--no-exec");
+    let mut pty = Pty::spawn_env(&no_exec, 100, 30, &env);
+    pty.wait_for("Demo", T);
+    pty.send(b"r");
+    pty.wait_for("running code is off (--no-exec)", T);
+    assert!(!pty.contents().contains("run this deck's code?"));
+    pty.send(b"q");
+    pty.wait_exit(T);
+}

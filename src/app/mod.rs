@@ -4,6 +4,7 @@
 //! draws from `&App` only.
 
 pub mod clients;
+pub mod consent;
 pub mod keys;
 pub mod output;
 pub mod tree;
@@ -15,6 +16,7 @@ use std::time::Duration;
 
 use ratatui::crossterm::event::KeyEvent;
 
+use crate::consent::Gate;
 use crate::deck::Deck;
 use crate::kernel::pool::KernelMsg;
 use crate::kernel::process::ChildMsg;
@@ -51,6 +53,8 @@ pub enum Msg {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Effect {
     Run(usize),
+    /// Remember that this user approved the deck's code (the consent prompt's `y`).
+    Approve,
     Stop,
     Quit,
     /// Open built-in client `id` to `addr` (host:port).
@@ -111,6 +115,10 @@ pub struct App {
     next_client: usize,
     /// Whether demo servers may listen beyond loopback (`--expose`), for the status bar.
     pub expose: bool,
+    /// Whether code may run: allowed, ask first, or switched off (`--no-exec`).
+    pub gate: Gate,
+    /// The consent prompt, while it is open.
+    pub consent: Option<consent::ConsentPrompt>,
     /// Memoised layouts by (slide index, width); cleared when the deck changes.
     layouts: RefCell<HashMap<(usize, u16), Rc<SlideLayout>>>,
 }
@@ -141,6 +149,8 @@ impl App {
             client_focus: None,
             next_client: 1,
             expose: false,
+            gate: Gate::Allowed,
+            consent: None,
             layouts: RefCell::new(HashMap::new()),
         }
     }
@@ -179,6 +189,7 @@ impl App {
                     .remove(ratatui::crossterm::event::KeyModifiers::ALT);
                 self.update(Msg::Key(key))
             }
+            Msg::Key(key) if self.consent.is_some() => self.consent_key(key),
             Msg::Key(key) if self.client_focus.is_some() && !self.help => self.client_key(key),
             Msg::Key(key) => match keys::action(key) {
                 Some(action) => self.act(action),
@@ -226,6 +237,8 @@ impl App {
             }
             Msg::DeckReloaded(Ok(deck)) => {
                 self.deck = deck;
+                // The code may have changed under an open question: ask about the new code.
+                self.consent = None;
                 self.layouts.borrow_mut().clear();
                 self.current = self.current.min(self.deck.slides.len() - 1);
                 self.notice = self.deck.warnings.first().cloned();
@@ -449,10 +462,52 @@ impl App {
             self.notice = Some(format!("slide {slide} has no exec code to run"));
             return vec![];
         }
+        match self.gate {
+            Gate::Allowed => {}
+            Gate::Disabled => {
+                self.notice = Some("running code is off (--no-exec)".into());
+                return vec![];
+            }
+            Gate::Ask => {
+                self.help = false;
+                self.consent = Some(consent::ConsentPrompt::new(slide));
+                return vec![];
+            }
+        }
         if let KernelState::Unavailable(why) = &self.kernel {
             self.notice = Some(why.clone());
         }
         vec![Effect::Run(slide)]
+    }
+
+    fn consent_key(&mut self, key: KeyEvent) -> Vec<Effect> {
+        let Some(prompt) = self.consent.as_mut() else {
+            return vec![];
+        };
+        match prompt.key(key) {
+            consent::Answer::Stay => vec![],
+            consent::Answer::Yes => {
+                let slide = prompt.slide;
+                self.consent = None;
+                self.gate = Gate::Allowed;
+                let mut effects = vec![Effect::Approve];
+                if slide == self.slide_number() {
+                    effects.extend(self.run());
+                }
+                effects
+            }
+            consent::Answer::No => {
+                self.consent = None;
+                self.notice =
+                    Some("nothing ran: r asks again; --trust skips the question".into());
+                vec![]
+            }
+            consent::Answer::Quit => {
+                self.consent = None;
+                self.quit = true;
+                vec![Effect::Quit]
+            }
+        }
     }
 
     fn mark_stop(&mut self) {

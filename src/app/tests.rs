@@ -267,3 +267,51 @@ fn esc_and_a_key_merged_into_alt_key_leave_the_client_first() {
     assert_eq!(app.client_focus, None);
     assert!(fx.contains(&Effect::Quit), "{fx:?}");
 }
+
+#[test]
+fn consent_prompt_asks_then_approves_and_runs() {
+    let mut app = reference_app(12);
+    app.gate = Gate::Ask;
+    assert_eq!(key(&mut app, KeyCode::Char('r')), vec![]);
+    assert_eq!(app.consent.as_ref().map(|c| c.slide), Some(12));
+    // Navigation keys do not reach the slides while the question is open.
+    key(&mut app, KeyCode::Right);
+    assert_eq!(app.slide_number(), 12);
+    key(&mut app, KeyCode::Char('h'));
+    assert!(app.consent.as_ref().unwrap().view_hidden);
+    key(&mut app, KeyCode::Char('j'));
+    assert_eq!(app.consent.as_ref().unwrap().scroll, 1);
+    let effects = key(&mut app, KeyCode::Char('y'));
+    assert_eq!(effects, vec![Effect::Approve, Effect::Run(12)]);
+    assert!(app.consent.is_none());
+    assert_eq!(app.gate, Gate::Allowed);
+    // Approved: the next run goes straight through.
+    assert_eq!(key(&mut app, KeyCode::Char('r')), vec![Effect::Run(12)]);
+}
+
+#[test]
+fn consent_prompt_declined_runs_nothing() {
+    let mut app = reference_app(12);
+    app.gate = Gate::Ask;
+    key(&mut app, KeyCode::Char('r'));
+    assert_eq!(key(&mut app, KeyCode::Esc), vec![]);
+    assert!(app.consent.is_none());
+    assert_eq!(app.gate, Gate::Ask);
+    assert!(app.notice.as_deref().unwrap().contains("nothing ran"));
+    key(&mut app, KeyCode::Char('r'));
+    assert_eq!(key(&mut app, KeyCode::Char('n')), vec![]);
+    key(&mut app, KeyCode::Char('r'));
+    assert_eq!(ctrl(&mut app, 'c'), vec![], "Ctrl-c answers no, it does not quit");
+    assert!(!app.quit);
+    key(&mut app, KeyCode::Char('r'));
+    assert_eq!(key(&mut app, KeyCode::Char('q')), vec![Effect::Quit]);
+}
+
+#[test]
+fn no_exec_refuses_with_a_notice() {
+    let mut app = reference_app(12);
+    app.gate = Gate::Disabled;
+    assert_eq!(key(&mut app, KeyCode::Char('r')), vec![]);
+    assert!(app.consent.is_none());
+    assert!(app.notice.as_deref().unwrap().contains("--no-exec"));
+}

@@ -1,8 +1,9 @@
 //! Drawing: a pure function of the app state onto a ratatui frame. The screen is the slide
 //! (centred), the output pane of a run (under the slide when it fits, beside it otherwise), a
-//! status bar, and the help overlay.
+//! status bar, and the overlays (help, the consent prompt).
 
 mod clients;
+mod consent;
 mod help;
 mod output;
 mod panels;
@@ -56,6 +57,9 @@ pub fn draw(app: &App, frame: &mut Frame) {
     }
     if app.help {
         help::draw(app, frame, area);
+    }
+    if let Some(prompt) = &app.consent {
+        consent::draw(app, prompt, frame, area);
     }
 }
 

@@ -200,3 +200,30 @@ fn client_pane_shows_transcript_state_and_typing_mode() {
     assert!(t.contains("loopback only"), "{t}");
     assert!(t.contains("listening on 127.0.0.1:1234"), "{t}");
 }
+
+/// A deck with hidden set-up code, as a workshop might hand out.
+fn hidden_deck_app() -> App {
+    let deck = crate::deck::Deck::parse(
+        std::path::Path::new("workshop.md"),
+        "# Workshop\n\n```exechidden\nimport os\nos.system(\"echo hi\")\n```\n====\n# Demo\n\n```exec\nprint(1)\n```\n",
+    )
+    .unwrap();
+    App::new(deck, crate::theme::Theme::load("dark").unwrap(), 2)
+}
+
+#[test]
+fn consent_prompt_summarises_and_shows_hidden_code() {
+    let mut app = hidden_deck_app();
+    app.consent = Some(crate::app::consent::ConsentPrompt::new(2));
+    let summary = text(&app, 80, 24);
+    insta::assert_snapshot!("consent_prompt_80x24", summary);
+    assert!(summary.contains("1 hidden block (exechidden) on slide 1"));
+    app.consent.as_mut().unwrap().view_hidden = true;
+    let hidden = text(&app, 80, 24);
+    assert!(hidden.contains("slide 1, line 4:"), "{hidden}");
+    assert!(hidden.contains("os.system(\"echo hi\")"));
+    // Hidden code is drawn in the prompt only, never on the slide.
+    app.consent = None;
+    app.current = 0;
+    assert!(!text(&app, 80, 24).contains("os.system"));
+}
