@@ -1,5 +1,5 @@
-//! The command line: `trio-present DECK` presents; `render`, `run` and `doctor` are the
-//! scriptable commands. Usage and input errors print one line on stderr and exit with 2.
+//! The command line: `trio-present DECK` presents; `render`, `run`, `check` and `doctor` are
+//! the scriptable commands. Usage and input errors print one line on stderr and exit with 2.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -85,6 +85,30 @@ pub enum Cmd {
         /// Print the raw protocol events as JSON lines.
         #[arg(long)]
         json: bool,
+        #[arg(long)]
+        python: Option<PathBuf>,
+        #[arg(long)]
+        expose: bool,
+        /// Run the deck's code without an earlier approval.
+        #[arg(long)]
+        trust: bool,
+    },
+    /// Rehearse: check the deck and run every exec slide headless; prints a table, exit 1 on
+    /// any failure.
+    Check {
+        deck: PathBuf,
+        /// Seconds a slide may run before it counts as a timeout.
+        #[arg(long, default_value_t = 15.0)]
+        timeout: f64,
+        /// Slides to check, e.g. 12,33,50-54 (default: all).
+        #[arg(long)]
+        slides: Option<String>,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+        /// Terminal size the talk is given on: slides taller than it are reported.
+        #[arg(long, default_value = "100x30")]
+        size: String,
         #[arg(long)]
         python: Option<PathBuf>,
         #[arg(long)]
@@ -234,6 +258,38 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
                 expose,
             };
             crate::headless::run(&deck, &args)
+        }
+        Some(Cmd::Check {
+            deck,
+            timeout,
+            slides,
+            json,
+            size,
+            python,
+            expose,
+            trust,
+        }) => {
+            let deck = load_deck(&deck)?;
+            if timeout.is_nan() || timeout <= 0.0 || timeout > 86_400.0 {
+                return Err(usage("--timeout must be a positive number of seconds"));
+            }
+            let size = crate::check::parse_size(&size).map_err(usage)?;
+            let slides = match slides {
+                Some(spec) => {
+                    crate::check::parse_slides(&spec, deck.slides.len()).map_err(usage)?
+                }
+                None => vec![],
+            };
+            require_consent(&deck, trust, "check")?;
+            let args = crate::check::CheckArgs {
+                slides,
+                timeout: std::time::Duration::from_secs_f64(timeout),
+                json,
+                size,
+                python,
+                expose,
+            };
+            crate::check::run(&deck, &args)
         }
         Some(Cmd::Doctor { install, python }) => {
             let mut out = std::io::stdout();

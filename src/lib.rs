@@ -6,6 +6,7 @@
 //! the command line, [`headless`] the `run` command, [`check`] the rehearsal `check`;
 //! [`consent`] decides whether a deck's code may run.
 pub mod app;
+pub mod check;
 pub mod cli;
 pub mod consent;
 pub mod deck;

@@ -105,21 +105,8 @@ fn draw_slide(app: &App, frame: &mut Frame, area: Rect) {
     if inner.width == 0 || inner.height == 0 {
         return;
     }
-    let layout = app.layout(app.current, inner.width);
+    let (layout, notices) = slide_content(app, app.current, inner.width);
     let total = layout.lines.len() as u16;
-    let slide = &app.deck.slides[app.current];
-    let mut notices: Vec<String> = slide
-        .blocks
-        .iter()
-        .filter(|b| b.unclosed)
-        .map(|b| {
-            format!(
-                "unclosed code fence opened at line {}: it runs to the end of the deck",
-                b.fence_line
-            )
-        })
-        .collect();
-    notices.extend(layout.notices.iter().cloned());
     let height = inner.height.saturating_sub(u16::from(!notices.is_empty()));
     let overflow = total.saturating_sub(height);
     let scroll = app.scroll.min(overflow);
@@ -151,6 +138,40 @@ fn draw_slide(app: &App, frame: &mut Frame, area: Rect) {
         let row = Rect::new(inner.x, inner.y + inner.height - 1, inner.width, 1);
         frame.render_widget(Paragraph::new(line).centered(), row);
     }
+}
+
+/// Slide `index` laid out at `width`, and the notices shown under it (unclosed fences, clipped
+/// code), which take a row of their own.
+fn slide_content(
+    app: &App,
+    index: usize,
+    width: u16,
+) -> (std::rc::Rc<crate::render::SlideLayout>, Vec<String>) {
+    let layout = app.layout(index, width);
+    let slide = &app.deck.slides[index];
+    let mut notices: Vec<String> = slide
+        .blocks
+        .iter()
+        .filter(|b| b.unclosed)
+        .map(|b| {
+            format!(
+                "unclosed code fence opened at line {}: it runs to the end of the deck",
+                b.fence_line
+            )
+        })
+        .collect();
+    notices.extend(layout.notices.iter().cloned());
+    (layout, notices)
+}
+
+/// Rows of slide `index` that do not fit on a `width` x `height` terminal before any output
+/// is shown: what the speaker would have to scroll to (`trio-present check --size`).
+pub fn overflow_rows(app: &App, index: usize, width: u16, height: u16) -> u16 {
+    let main = Rect::new(0, 0, width, height.saturating_sub(1));
+    let inner = margins(main);
+    let (layout, notices) = slide_content(app, index, inner.width);
+    let rows = inner.height.saturating_sub(u16::from(!notices.is_empty()));
+    (layout.lines.len().min(u16::MAX as usize) as u16).saturating_sub(rows)
 }
 
 /// Draws a panel's frame (the given borders in the dim colour, an accent title) and returns
