@@ -1,0 +1,255 @@
+//! `trio-present check`, the rehearsal: the reference deck passes (its servers reported as
+//! listening, each port freed for the next slide), and a deck with every kind of problem gets
+//! each one named with its slide and line. Real Python, real trio, real sockets.
+//!
+//! The reference check binds port 1234 (the talk's own port): no other test in this file does.
+
+mod common;
+
+use common::{reference_deck, BIN};
+use serde_json::Value;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+fn check(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(BIN)
+        .arg("check")
+        .args(args)
+        .output()
+        .expect("run trio-present check");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn slide<'a>(report: &'a Value, n: u64) -> &'a Value {
+    report["slides"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["slide"] == n)
+        .unwrap_or_else(|| panic!("slide {n} not in the report: {report:#}"))
+}
+
+#[test]
+fn reference_deck_checks_ok_with_servers_listening() {
+    let deck = reference_deck();
+    let started = Instant::now();
+    let (code, stdout, stderr) = check(&["--trust", "--json", deck.to_str().unwrap()]);
+    let took = started.elapsed();
+    let report: Value = serde_json::from_str(&stdout)
+        .unwrap_or_else(|e| panic!("{e}: {stdout}\nstderr: {stderr}"));
+    assert_eq!(code, 0, "{report:#}");
+    assert_eq!(report["ok"], true);
+    assert_eq!(report["problems"].as_array().unwrap().len(), 0);
+    let checked: Vec<u64> = report["slides"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["slide"].as_u64().unwrap())
+        .collect();
+    assert_eq!(checked, vec![11, 12, 33, 37, 45, 46, 47, 51, 52, 53, 54]);
+    for n in [11, 12, 33, 37, 45, 46, 47] {
+        assert_eq!(slide(&report, n)["result"], "ok", "slide {n}");
+    }
+    // The talk's timings: slide 12 ends with "All done" after ~4 s, slide 37's move_on_after(3).
+    assert_eq!(slide(&report, 12)["detail"], "All done");
+    let t12 = slide(&report, 12)["seconds"].as_f64().unwrap();
+    assert!((3.5..10.0).contains(&t12), "slide 12 took {t12} s");
+    let t37 = slide(&report, 37)["seconds"].as_f64().unwrap();
+    assert!((2.5..8.0).contains(&t37), "slide 37 took {t37} s");
+    // Four servers on the same port in a row: each was stopped and its port freed in time.
+    for n in [51, 52, 53, 54] {
+        let s = slide(&report, n);
+        assert_eq!(s["result"], "listening", "slide {n}: {s}");
+        assert_eq!(s["detail"], "listening on 127.0.0.1:1234", "slide {n}");
+    }
+    // The issue's budget is 30 s (benchmarked in bench/run.sh); generous here for a loaded CI.
+    assert!(took < Duration::from_secs(60), "check took {took:?}");
+}
+
+/// A deck with one of each problem.
+const BAD_DECK: &str = r#"# Bad deck
+====
+```exec
+import trio
+x = 1
+```
+====
+```exec
+async def main():
+    await trio.sleep(0)
+    print(undefined_name)
+```
+====
+```exec
+async def main():
+    await trio.sleep(100)
+```
+====
+```exec
+async def boom():
+    raise ValueError("bad value")
+
+async def main():
+    async with trio.open_nursery() as n:
+        n.start_soon(boom)
+        n.start_soon(boom)
+```
+====
+# Tall
+TALL
+====
+```exec
+async def main():
+    listeners = await trio.open_tcp_listeners(0, host="127.0.0.1")
+    await trio.sleep(0.3)
+    raise RuntimeError("server crashed")
+```
+====
+```exec
+async def main():
+    listeners = await trio.open_tcp_listeners(0, host="127.0.0.1")
+    await trio.sleep_forever()
+```
+====
+```exec
+def broken(:
+    pass
+```
+====
+```python
+never closed
+"#;
+
+#[test]
+fn every_kind_of_problem_is_named_with_slide_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bad.md");
+    let tall: Vec<String> = (0..40).map(|i| format!("- item {i}")).collect();
+    std::fs::write(&path, BAD_DECK.replace("TALL", &tall.join("\n"))).unwrap();
+    let (code, stdout, stderr) = check(&[
+        "--trust",
+        "--json",
+        "--timeout",
+        "2",
+        "--size",
+        "100x30",
+        path.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 1, "{stdout}\n{stderr}");
+    let report: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(report["ok"], false);
+
+    assert_eq!(slide(&report, 2)["result"], "ok");
+    let name_error = slide(&report, 3);
+    assert_eq!(name_error["result"], "error");
+    assert_eq!(
+        name_error["exception"],
+        "NameError: name 'undefined_name' is not defined"
+    );
+    assert_eq!(name_error["line"], 11, "the deck line of print(undefined_name)");
+    let timeout = slide(&report, 4);
+    assert_eq!(timeout["result"], "timeout");
+    let t = timeout["seconds"].as_f64().unwrap();
+    assert!((1.9..5.0).contains(&t), "timed out after {t} s");
+    let group = slide(&report, 5);
+    assert_eq!(group["result"], "error");
+    assert_eq!(
+        group["exception"],
+        "ValueError: bad value (in an exception group)"
+    );
+    assert_eq!(group["line"], 21);
+    // A server that dies after listening is not healthy.
+    let crashed = slide(&report, 7);
+    assert_eq!(crashed["result"], "error", "{crashed}");
+    assert!(crashed["exception"]
+        .as_str()
+        .unwrap()
+        .contains("RuntimeError: server crashed"));
+    let healthy = slide(&report, 8);
+    assert_eq!(healthy["result"], "listening", "{healthy}");
+    assert!(healthy["detail"]
+        .as_str()
+        .unwrap()
+        .starts_with("listening on 127.0.0.1:"));
+    let syntax = slide(&report, 9);
+    assert_eq!(syntax["result"], "error");
+    assert_eq!(syntax["seconds"], 0.0, "not run");
+
+    let problems: Vec<(String, u64, u64)> = report["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["kind"].as_str().unwrap().to_string(),
+                p["slide"].as_u64().unwrap(),
+                p["line"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        problems,
+        vec![
+            ("overflow".into(), 6, 29),
+            ("syntax".into(), 9, 85),
+            ("unclosed_fence".into(), 10, 89),
+        ],
+        "{report:#}"
+    );
+}
+
+#[test]
+fn syntax_errors_are_found_without_running_anything() {
+    let dir = tempfile::tempdir().unwrap();
+    let marker = dir.path().join("ran");
+    let path = dir.path().join("deck.md");
+    let deck = format!(
+        "# d\n====\n```exec\nopen({:?}, 'w').write('x')\n```\n====\n```exec\nprint('ok'\n```\n",
+        marker.to_str().unwrap()
+    );
+    std::fs::write(&path, deck).unwrap();
+    let (code, stdout, _) = check(&["--trust", path.to_str().unwrap(), "--slides", "3"]);
+    assert_eq!(code, 1, "{stdout}");
+    assert!(stdout.contains("SyntaxError"), "{stdout}");
+    assert!(stdout.contains("slide 3, line 8"), "{stdout}");
+    assert!(stdout.contains("not run"), "{stdout}");
+    assert!(!marker.exists(), "slide 2 ran as set-up of a slide that does not compile");
+    // The table: a header, the row, the problem, the summary.
+    assert!(stdout.starts_with("check "), "{stdout}");
+    assert!(stdout.contains("1 of 1 exec slides failed, 1 deck problem"), "{stdout}");
+}
+
+#[test]
+fn check_needs_trust_or_approval_and_good_arguments() {
+    let data = tempfile::tempdir().unwrap();
+    let deck = reference_deck();
+    let deck = deck.to_str().unwrap();
+    let out = Command::new(BIN)
+        .args(["check", deck])
+        .env("XDG_DATA_HOME", data.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("--trust"), "{err}");
+    assert!(out.stdout.is_empty());
+    for (args, expect) in [
+        (vec!["--slides", "99"], "outside the deck's slides 1 to 57"),
+        (vec!["--slides", "a-b"], "not a slide number"),
+        (vec!["--size", "100"], "expected COLUMNSxROWS"),
+        (vec!["--timeout", "0"], "positive number"),
+    ] {
+        let mut all = vec!["--trust", deck];
+        all.extend(args);
+        let (code, stdout, stderr) = check(&all);
+        assert_eq!(code, 2, "{all:?}: {stderr}");
+        assert!(stdout.is_empty());
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+        assert!(stderr.contains(expect), "{stderr:?} lacks {expect:?}");
+    }
+}
