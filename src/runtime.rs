@@ -77,13 +77,19 @@ pub fn present(deck: Deck, theme: Theme, opts: Options) -> anyhow::Result<()> {
         },
     };
     app.gate = exec.consent.gate(&app.deck);
+    if opts.no_exec {
+        app.kernel = crate::app::KernelState::Unavailable("running code is off (--no-exec)".into());
+    }
 
     let mut batch = Vec::new();
     let mut background_started = false;
     while !app.quit {
         if !background_started && started.elapsed() >= BACKGROUND_DELAY {
             background_started = true;
-            exec.pool.resolve_in_background(opts.python.clone());
+            // With --no-exec nothing will run, so no interpreter is started at all.
+            if !opts.no_exec {
+                exec.pool.resolve_in_background(opts.python.clone());
+            }
             // Highlighting sets load off the first frame's path, before a code slide needs them.
             std::thread::spawn(crate::render::warm_up);
         }

@@ -76,7 +76,7 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
             RunStatus::Died(_) => ("✖ interpreter died".to_string(), Modifier::BOLD),
         };
         left.push(Span::styled(format!(" {text} "), base.add_modifier(m)));
-    } else if app.deck.slides[app.current].is_exec() {
+    } else if app.deck.slides[app.current].is_exec() && app.gate != crate::consent::Gate::Disabled {
         left.push(Span::styled(" ▶ r runs ", base));
     }
     if let Some(notice) = &app.notice {
