@@ -297,11 +297,20 @@ fn consent_is_asked_once_per_code_and_remembered() {
     pty.send(b"r");
     pty.wait_for("ran from-hidden", Duration::from_secs(30));
     assert!(!pty.contents().contains("run this deck's code?"));
+
+    // The hidden code changes under the running presenter: the next run asks again.
+    std::fs::write(
+        &path,
+        deck.replace("from-hidden", "edited").replace("# Demo", "# Demo edited"),
+    )
+    .unwrap();
+    pty.wait_for("Demo edited", T);
+    pty.send(b"r");
+    pty.wait_for("run this deck's code?", T);
     pty.send(b"q");
     pty.wait_exit(T);
 
-    // The hidden code changed: ask again.
-    std::fs::write(&path, deck.replace("from-hidden", "edited")).unwrap();
+    // And so does a new presenter on the edited deck.
     let mut pty = Pty::spawn_env(&args, 100, 30, &env);
     pty.wait_for("Demo", T);
     pty.send(b"r");
