@@ -154,7 +154,8 @@ mod tests {
     #[test]
     fn digest_follows_code_not_prose() {
         let a = deck("# A\n\n```exec\nprint(1)\n```\n====\n```exechidden\nx = 2\n```\n");
-        let prose = deck("# B\n\ntext\n\n```exec\nprint(1)\n```\n====\n```exechidden\nx = 2\n```\n");
+        let prose =
+            deck("# B\n\ntext\n\n```exec\nprint(1)\n```\n====\n```exechidden\nx = 2\n```\n");
         let code = deck("# A\n\n```exec\nprint(2)\n```\n====\n```exechidden\nx = 2\n```\n");
         let shown = deck("# A\n\n```exec\nprint(1)\n```\n====\n```exec\nx = 2\n```\n");
         assert_eq!(digest(&a), digest(&prose));
@@ -165,7 +166,9 @@ mod tests {
 
     #[test]
     fn summary_counts_blocks_and_slides() {
-        let d = deck("```exec\na\n```\n```exec\nb\n```\n====\n```exechidden\nc\n```\n```python\nd\n```\n");
+        let d = deck(
+            "```exec\na\n```\n```exec\nb\n```\n====\n```exechidden\nc\n```\n```python\nd\n```\n",
+        );
         let s = Summary::of(&d);
         assert_eq!((s.exec_blocks, s.hidden_blocks), (2, 1));
         assert_eq!((s.exec_slides, s.hidden_slides), (vec![1], vec![2]));

@@ -39,8 +39,8 @@ fn reference_deck_checks_ok_with_servers_listening() {
     let started = Instant::now();
     let (code, stdout, stderr) = check(&["--trust", "--json", deck.to_str().unwrap()]);
     let took = started.elapsed();
-    let report: Value = serde_json::from_str(&stdout)
-        .unwrap_or_else(|e| panic!("{e}: {stdout}\nstderr: {stderr}"));
+    let report: Value =
+        serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout}\nstderr: {stderr}"));
     assert_eq!(code, 0, "{report:#}");
     assert_eq!(report["ok"], true);
     assert_eq!(report["problems"].as_array().unwrap().len(), 0);
@@ -150,7 +150,10 @@ fn every_kind_of_problem_is_named_with_slide_and_line() {
         name_error["exception"],
         "NameError: name 'undefined_name' is not defined"
     );
-    assert_eq!(name_error["line"], 11, "the deck line of print(undefined_name)");
+    assert_eq!(
+        name_error["line"], 11,
+        "the deck line of print(undefined_name)"
+    );
     let timeout = slide(&report, 4);
     assert_eq!(timeout["result"], "timeout");
     let t = timeout["seconds"].as_f64().unwrap();
@@ -217,10 +220,16 @@ fn syntax_errors_are_found_without_running_anything() {
     assert!(stdout.contains("SyntaxError"), "{stdout}");
     assert!(stdout.contains("slide 3, line 8"), "{stdout}");
     assert!(stdout.contains("not run"), "{stdout}");
-    assert!(!marker.exists(), "slide 2 ran as set-up of a slide that does not compile");
+    assert!(
+        !marker.exists(),
+        "slide 2 ran as set-up of a slide that does not compile"
+    );
     // The table: a header, the row, the problem, the summary.
     assert!(stdout.starts_with("check "), "{stdout}");
-    assert!(stdout.contains("1 of 1 exec slides failed, 1 deck problem"), "{stdout}");
+    assert!(
+        stdout.contains("1 of 1 exec slides failed, 1 deck problem"),
+        "{stdout}"
+    );
 }
 
 #[test]

@@ -232,5 +232,8 @@ fn run_without_trust_or_approval_refuses_in_one_line() {
     assert!(out.stdout.is_empty(), "nothing ran");
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(err.lines().count(), 1, "{err}");
-    assert!(err.contains("not been approved") && err.contains("--trust"), "{err}");
+    assert!(
+        err.contains("not been approved") && err.contains("--trust"),
+        "{err}"
+    );
 }

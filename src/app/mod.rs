@@ -498,8 +498,7 @@ impl App {
             }
             consent::Answer::No => {
                 self.consent = None;
-                self.notice =
-                    Some("nothing ran: r asks again; --trust skips the question".into());
+                self.notice = Some("nothing ran: r asks again; --trust skips the question".into());
                 vec![]
             }
             consent::Answer::Quit => {

@@ -301,7 +301,11 @@ fn consent_prompt_declined_runs_nothing() {
     key(&mut app, KeyCode::Char('r'));
     assert_eq!(key(&mut app, KeyCode::Char('n')), vec![]);
     key(&mut app, KeyCode::Char('r'));
-    assert_eq!(ctrl(&mut app, 'c'), vec![], "Ctrl-c answers no, it does not quit");
+    assert_eq!(
+        ctrl(&mut app, 'c'),
+        vec![],
+        "Ctrl-c answers no, it does not quit"
+    );
     assert!(!app.quit);
     key(&mut app, KeyCode::Char('r'));
     assert_eq!(key(&mut app, KeyCode::Char('q')), vec![Effect::Quit]);
