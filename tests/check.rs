@@ -262,3 +262,26 @@ fn check_needs_trust_or_approval_and_good_arguments() {
         assert!(stderr.contains(expect), "{stderr:?} lacks {expect:?}");
     }
 }
+
+#[test]
+fn ctrl_c_stops_the_check_and_reports_what_was_found() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("deck.md");
+    let long = "```exec\nimport trio\nasync def main():\n    print('started', flush=True)\n    await trio.sleep(100)\n```\n";
+    std::fs::write(&path, format!("# d\n====\n{long}====\n{long}")).unwrap();
+    let child = Command::new(BIN)
+        .args(["check", "--trust", path.to_str().unwrap()])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(130), "{stdout}");
+    assert!(stdout.contains("STOPPED"), "{stdout}");
+    assert!(
+        !stdout.contains("    3  "),
+        "slide 3 must not run: {stdout}"
+    );
+}

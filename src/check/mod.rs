@@ -1,7 +1,8 @@
 //! `trio-present check DECK`: the rehearsal. Checks the deck without running it (unclosed
 //! fences, code that does not compile, slides taller than the talk's terminal), then runs every
 //! exec slide headless the way the presenter would, and prints one row per slide (or JSON).
-//! Exit status 0 when everything is ok, 1 otherwise.
+//! Exit status 0 when everything is ok, 1 otherwise, 130 when interrupted (Ctrl-C stops the
+//! slide that runs and prints what was found so far).
 
 mod lint;
 mod report;
@@ -9,6 +10,8 @@ mod runner;
 
 use std::io::Write;
 use std::path::PathBuf;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 pub use lint::{Problem, ProblemKind};
@@ -99,9 +102,14 @@ pub fn run(deck: &Deck, args: &CheckArgs) -> anyhow::Result<i32> {
                 .copied()
                 .filter(|n| !syntax.iter().any(|p| p.slide == *n))
                 .collect();
+            let interrupted = Arc::new(AtomicBool::new(false));
+            for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+                signal_hook::flag::register(sig, interrupted.clone())?;
+            }
             let settings = runner::Settings {
                 timeout: args.timeout,
                 expose: args.expose,
+                interrupted,
             };
             let mut rows = std::collections::BTreeMap::new();
             for p in &syntax {
@@ -146,7 +154,17 @@ pub fn run(deck: &Deck, args: &CheckArgs) -> anyhow::Result<i32> {
         report::footer(&mut stdout, &report)?;
     }
     stdout.flush()?;
-    Ok(if report.ok { 0 } else { 1 })
+    let interrupted = report
+        .slides
+        .iter()
+        .any(|r| r.result == Verdict::Interrupted);
+    Ok(if interrupted {
+        130
+    } else if report.ok {
+        0
+    } else {
+        1
+    })
 }
 
 /// Parses `12,33,50-54` into slide numbers (deck order, no repeats), each within `1..=n`.

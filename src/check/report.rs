@@ -33,6 +33,7 @@ pub fn row(w: &mut impl Write, r: &SlideResult) -> std::io::Result<()> {
         Verdict::Listening => "listening",
         Verdict::Error => "ERROR",
         Verdict::Timeout => "TIMEOUT",
+        Verdict::Interrupted => "STOPPED",
     };
     let pad = CODE_W.saturating_sub(crate::render::str_width(&r.code));
     writeln!(

@@ -4,6 +4,7 @@
 //! port freed before the next slide). The next slide's interpreter starts while the current
 //! one runs, so no slide waits for Python to import trio.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -29,6 +30,8 @@ pub enum Verdict {
     Listening,
     Error,
     Timeout,
+    /// Ctrl-C during the check: this slide was stopped and the rest not run.
+    Interrupted,
 }
 
 impl Verdict {
@@ -59,6 +62,8 @@ pub struct SlideResult {
 pub struct Settings {
     pub timeout: Duration,
     pub expose: bool,
+    /// Set by SIGINT/SIGTERM: stop the current slide and run no more.
+    pub interrupted: Arc<AtomicBool>,
 }
 
 /// Runs the slides in order, calling `report` as each verdict is known.
@@ -97,6 +102,9 @@ pub fn run_slides(
         let result = watch(deck, slide, &child, &rx, started, settings);
         report(&result);
         results.push(result);
+        if settings.interrupted.load(Ordering::SeqCst) {
+            break;
+        }
     }
     Ok(results)
 }
@@ -106,6 +114,7 @@ pub fn run_slides(
 enum Stopped {
     Healthy,
     Timeout,
+    Interrupted,
 }
 
 /// Follows one run to its verdict; returns once its interpreter has exited.
@@ -161,6 +170,8 @@ fn watch(
                     && traceback.is_none()
                 {
                     Some(Stopped::Healthy)
+                } else if settings.interrupted.load(Ordering::SeqCst) {
+                    Some(Stopped::Interrupted)
                 } else if now - started >= settings.timeout {
                     Some(Stopped::Timeout)
                 } else {
@@ -214,6 +225,10 @@ fn watch(
                 }
                 None => result.detail = last_line(&out, true),
             }
+        }
+        (Some(Stopped::Interrupted), _) => {
+            result.result = Verdict::Interrupted;
+            result.detail = "interrupted (Ctrl-C): the remaining slides were not run".into();
         }
         (Some(Stopped::Healthy), _) => {
             result.result = Verdict::Listening;
