@@ -125,9 +125,10 @@ impl Store {
 pub fn gate(deck: &Deck, trust: bool, no_exec: bool, store: Option<&Store>) -> Gate {
     if no_exec {
         Gate::Disabled
-    } else if trust || !deck.slides.iter().any(|s| s.is_exec()) {
-        Gate::Allowed
-    } else if store.is_some_and(|s| s.is_approved(&digest(deck))) {
+    } else if trust
+        || !deck.slides.iter().any(|s| s.is_exec())
+        || store.is_some_and(|s| s.is_approved(&digest(deck)))
+    {
         Gate::Allowed
     } else {
         Gate::Ask

@@ -24,7 +24,7 @@ fn check(args: &[&str]) -> (i32, String, String) {
     )
 }
 
-fn slide<'a>(report: &'a Value, n: u64) -> &'a Value {
+fn slide(report: &Value, n: u64) -> &Value {
     report["slides"]
         .as_array()
         .unwrap()

@@ -301,7 +301,8 @@ fn consent_is_asked_once_per_code_and_remembered() {
     // The hidden code changes under the running presenter: the next run asks again.
     std::fs::write(
         &path,
-        deck.replace("from-hidden", "edited").replace("# Demo", "# Demo edited"),
+        deck.replace("from-hidden", "edited")
+            .replace("# Demo", "# Demo edited"),
     )
     .unwrap();
     pty.wait_for("Demo edited", T);

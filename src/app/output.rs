@@ -1,6 +1,7 @@
 //! The output of one run of a slide: a bounded scrollback of lines (each with its time and the
 //! task that printed it), the tasks seen, and how the run ended. Fed by kernel events; read by
-//! the output pane and by the headless runner.
+//! the output pane and by the headless runner. Memory is bounded whatever the demo prints: at
+//! most [`SCROLLBACK`] lines of at most [`LINE_MAX`] characters each (plus a short marker).
 
 use std::collections::{HashMap, VecDeque};
 
@@ -9,6 +10,11 @@ use crate::kernel::protocol::Event;
 
 /// Lines kept per run; older ones are dropped (and counted) so a flood cannot eat memory.
 pub const SCROLLBACK: usize = 10_000;
+
+/// Characters kept of one line. A longer line (a 10 MB print, or text without a newline that
+/// never ends) keeps its beginning and ends in a marker saying how long it really was, so
+/// neither memory nor the pane's re-wrapping on every frame grows with it.
+pub const LINE_MAX: usize = 2_000;
 
 /// Who a line came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,6 +41,8 @@ pub struct OutLine {
     pub text: String,
     /// False while the line is a partial one that may still grow.
     pub complete: bool,
+    /// Characters dropped beyond [`LINE_MAX`] (then `text` ends in [`cut_marker`]).
+    pub cut: usize,
 }
 
 /// What is known about a trio task of the demo.
@@ -112,7 +120,8 @@ impl RunOutput {
         }
     }
 
-    fn push(&mut self, line: OutLine) {
+    fn push(&mut self, mut line: OutLine) {
+        cap(&mut line);
         if self.lines.len() >= SCROLLBACK {
             if let Some(old) = self.lines.pop_front() {
                 if !old.complete {
@@ -129,7 +138,7 @@ impl RunOutput {
     fn push_text(&mut self, t: f64, source: Source, text: &str) {
         for piece in text.split_inclusive('\n') {
             let complete = piece.ends_with('\n');
-            let clean = sanitize(piece.trim_end_matches('\n'));
+            let body = piece.strip_suffix('\n').unwrap_or(piece);
             let open = if self.partial > 0 {
                 self.lines
                     .iter_mut()
@@ -141,7 +150,7 @@ impl RunOutput {
             };
             match open {
                 Some(line) => {
-                    line.text.push_str(&clean);
+                    append(line, body);
                     line.complete = complete;
                     if complete {
                         self.partial -= 1;
@@ -154,8 +163,9 @@ impl RunOutput {
                     self.push(OutLine {
                         t,
                         source: source.clone(),
-                        text: clean,
+                        text: sanitize(body),
                         complete,
+                        cut: 0,
                     })
                 }
             }
@@ -171,6 +181,7 @@ impl RunOutput {
                 source: source.clone(),
                 text: sanitize(l),
                 complete: true,
+                cut: 0,
             });
         }
     }
@@ -335,6 +346,59 @@ impl RunOutput {
     }
 }
 
+/// Adds raw printed text to a line that may already be cut: beyond [`LINE_MAX`] only the count
+/// grows, and the text is not even cleaned (a 10 MB line costs one character count).
+fn append(line: &mut OutLine, raw: &str) {
+    if line.cut == 0 {
+        line.text.push_str(&sanitize(raw));
+        cap(line);
+        return;
+    }
+    let kept = line.text.len() - cut_marker(line.cut).len();
+    line.text.truncate(kept);
+    // (Escape sequences in the dropped part count as characters: it is a length, not a view.)
+    line.cut += raw.chars().count();
+    line.text.push_str(&cut_marker(line.cut));
+}
+
+/// Cuts a line longer than [`LINE_MAX`] characters, ending it in [`cut_marker`].
+fn cap(line: &mut OutLine) {
+    // A line of at most LINE_MAX bytes has at most LINE_MAX characters: nothing to count.
+    if line.cut > 0 || line.text.len() <= LINE_MAX {
+        return;
+    }
+    let Some((end, _)) = line.text.char_indices().nth(LINE_MAX) else {
+        return;
+    };
+    line.cut = line.text[end..].chars().count();
+    line.text.truncate(end);
+    line.text.push_str(&cut_marker(line.cut));
+    // What the line grew to before the cut (up to twice its length) is given back.
+    line.text.shrink_to_fit();
+}
+
+/// The end of a cut line: ` … [line of 10,000,000 characters cut to 2,000]`.
+pub fn cut_marker(cut: usize) -> String {
+    format!(
+        " … [line of {} characters cut to {}]",
+        thousands(LINE_MAX + cut),
+        thousands(LINE_MAX)
+    )
+}
+
+/// `1234567` as `1,234,567`.
+fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
 /// [`sanitize`] for text that may span lines: each line is cleaned, the newlines stay.
 pub fn sanitize_keep_newlines(text: &str) -> String {
     text.split('\n')
@@ -435,6 +499,64 @@ mod tests {
         }
         assert_eq!(run.lines.len(), SCROLLBACK);
         assert_eq!(run.dropped, 7);
+    }
+
+    #[test]
+    fn a_ten_megabyte_line_is_cut_and_says_so() {
+        let mut run = RunOutput::new(1, 1);
+        // The harness sends a long line in pieces of 600 characters, the last with the newline.
+        let piece = "x".repeat(600);
+        for _ in 0..16_666 {
+            run.apply(&out(0.1, Some(1), &piece));
+        }
+        run.apply(&out(0.2, Some(1), &"x".repeat(400 - 1)));
+        run.apply(&out(0.2, Some(1), "y\n"));
+        run.apply(&out(0.3, Some(1), "after\n"));
+        assert_eq!(run.lines.len(), 2);
+        let line = &run.lines[0];
+        assert!(line.complete);
+        assert_eq!(line.cut, 10_000_000 - LINE_MAX);
+        assert_eq!(
+            line.text,
+            format!("{}{}", "x".repeat(LINE_MAX), cut_marker(line.cut))
+        );
+        assert!(line
+            .text
+            .ends_with(" … [line of 10,000,000 characters cut to 2,000]"));
+        assert!(line.text.capacity() < 2 * LINE_MAX + 100);
+        assert_eq!(run.lines[1].text, "after");
+    }
+
+    #[test]
+    fn a_line_that_never_ends_stays_bounded_and_counts_on() {
+        let mut run = RunOutput::new(1, 1);
+        let raw = |text: &str| ChildMsg::Raw {
+            stream: "stdout",
+            text: text.into(),
+        };
+        run.apply(&raw(&"ab".repeat(LINE_MAX)));
+        assert_eq!(run.lines[0].cut, LINE_MAX);
+        for _ in 0..1000 {
+            run.apply(&raw("zzzz"));
+        }
+        let line = &run.lines[0];
+        assert!(!line.complete);
+        assert_eq!(line.cut, LINE_MAX + 4000);
+        assert!(line.text.ends_with(&cut_marker(LINE_MAX + 4000)));
+        assert_eq!(
+            line.text.chars().count(),
+            LINE_MAX + cut_marker(line.cut).chars().count()
+        );
+        // Messages are cut the same way (a traceback of an exception with a huge message).
+        run.note(
+            Source::Error,
+            &format!("ValueError: {}", "é".repeat(3 * LINE_MAX)),
+        );
+        assert_eq!(run.lines[1].cut, 2 * LINE_MAX + "ValueError: ".len());
+        assert_eq!(
+            cut_marker(1_234_567 - LINE_MAX),
+            " … [line of 1,234,567 characters cut to 2,000]"
+        );
     }
 
     #[test]

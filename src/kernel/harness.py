@@ -32,6 +32,7 @@ import io
 import json
 import linecache
 import os
+import select
 import signal
 import socket
 import sys
@@ -48,6 +49,63 @@ import weakref
 # (so Ctrl-C semantics inside trio.run are trio's usual ones).  Between ``ready`` and the
 # start of the run a gentler handler stands in (see _main).
 signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+def _start_watchdog():
+    """Forks the watchdog: a copy of this process that only waits for the presenter to go away
+    and then SIGKILLs our whole process group -- us, the demo and everything it started.
+
+    The presenter holds the only write end of the commands pipe (fd 4; close-on-exec on its
+    side, so no other program has it), so a hang-up there means the presenter is gone, also
+    when it was SIGKILLed and could not clean up.  The harness notices the same end of file in
+    its command listener thread (part 1), but only when that thread gets the GIL, and a demo
+    stuck in C code (``sum(range(10**12))``) can hold the GIL for minutes; the watchdog is a
+    process of its own, so nothing the demo does delays it.  It waits in poll() asking for no
+    events: commands waiting in the pipe do not wake it, only the hang-up does.  It is forked
+    first thing (small, and no threads exist yet), ignores the presenter's SIGINT (a stop is
+    not the end of the presenter) and dies with the group when the run ends.  It is forked
+    twice, so that it is no child of ours: a demo reaping "all its children" with os.wait()
+    must not wait for it.  It runs only if we lead a process group of our own, as the
+    presenter starts us: otherwise "our group" would be someone else's.
+    """
+    commands_fd = int(os.environ.get("TRIO_PRESENT_COMMANDS_FD", "4"))
+    events_fd = int(os.environ.get("TRIO_PRESENT_EVENTS_FD", "3"))
+    try:
+        if os.getpgrp() != os.getpid():
+            return
+        os.fstat(commands_fd)
+    except OSError:
+        return
+    go_between = os.fork()
+    if go_between:
+        os.waitpid(go_between, 0)  # it leaves at once
+        return
+    try:
+        if os.fork():
+            os._exit(0)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        # Nothing of the harness's stays open here: the presenter must see end of file on the
+        # events and output pipes when the harness exits, watchdog or not.
+        null = os.open(os.devnull, os.O_RDWR)
+        for fd in (0, 1, 2):
+            os.dup2(null, fd)
+        for fd in (null, events_fd):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        poller = select.poll()
+        poller.register(commands_fd, 0)  # POLLHUP/POLLERR are reported without asking
+        poller.poll()
+        os.killpg(0, signal.SIGKILL)
+    finally:
+        os._exit(0)
+
+
+try:
+    _start_watchdog()
+except KeyboardInterrupt:  # the presenter is shutting the spare down while it starts
+    os._exit(0)
 
 try:
     import trio
@@ -81,8 +139,13 @@ can drop lines but never tear one in half.  Longer printed lines are sent as sev
 events, all but the last without a trailing newline (the same shape as a partial line flushed
 after a delay).
 
+End of file on fd 4 (or a broken events pipe) means the presenter is gone: the harness
+SIGKILLs its own process group, so the demo's subprocesses go too.  The watchdog process
+(_start_watchdog, at the top of the file) does the same even while the demo holds the GIL.
+
 Details docs/protocol.md leaves open, as this harness does them:
-  * ``info`` texts: ``running main()``, ``stopped by presenter``, ``exited with code N``.
+  * ``info`` texts: ``running main()``, ``stopped by presenter``, ``exited with code N``,
+    ``the demo closed sys.stdout; its output is still shown`` (or sys.stderr).
   * ``task_exit`` has ``error`` only when ``outcome`` is ``error``.
   * ``state`` lists changes only: a task is running from its ``task`` event on.
   * ``scope`` for a bare ``trio.CancelScope()`` has ``kind`` ``CancelScope`` and ``arg`` "".
@@ -108,19 +171,41 @@ def _write(data):
     try:
         while data:
             data = data[os.write(EVENTS_FD, data):]
+        _write.worked = True
     except OSError as exc:
+        if exc.errno == errno.EBADF and _write.worked:
+            _say_and_exit("the demo closed fd %d (the events pipe): the run cannot report more"
+                          % EVENTS_FD)
         if exc.errno == errno.EBADF:
             _no_pipes()
         if exc.errno == errno.EPIPE:
-            os._exit(0)
+            _presenter_gone()
         raise
+
+
+_write.worked = False  # once an event went out, a closed fd 3 is the demo's doing
+
+
+def _say_and_exit(text):
+    """Last words on stderr (shown by the presenter as the interpreter's own output)."""
+    try:
+        os.write(2, ("trio-present harness: %s\n" % text).encode())
+    finally:
+        os._exit(2)
+
+
+def _presenter_gone():
+    """A pipe to the presenter broke: it is gone, and what the demo started goes with us."""
+    try:
+        if os.getpgrp() == os.getpid():  # (see _start_watchdog)
+            os.killpg(0, signal.SIGKILL)
+    finally:
+        os._exit(0)
 
 
 def _no_pipes():
     """Started by hand, without the presenter's pipes: say so instead of a traceback."""
-    os.write(2, b"trio-present harness: fds %d/%d are not open (the presenter runs this)\n"
-             % (EVENTS_FD, COMMANDS_FD))
-    os._exit(2)
+    _say_and_exit("fds %d/%d are not open (the presenter runs this)" % (EVENTS_FD, COMMANDS_FD))
 
 
 def _encode(text):
@@ -206,9 +291,10 @@ def _out_lines(task_id, stream, text, now):
         "null" if task_id is None else task_id,
         stream,
     )
-    line = _encode(head + _json_str(text) + "}\n")
-    if len(line) <= PIPE_BUF:
-        return [line]
+    if len(text) <= PIPE_BUF:  # (longer text cannot fit: its JSON is at least as long)
+        line = _encode(head + _json_str(text) + "}\n")
+        if len(line) <= PIPE_BUF:
+            return [line]
     # 600 characters stay below PIPE_BUF even if every one is escaped as \u00XX.
     return [_encode(head + _json_str(text[i:i + 600]) + "}\n") for i in range(0, len(text), 600)]
 
@@ -226,6 +312,15 @@ def _write_lines(lines):
         _write(b"".join(batch))
 
 
+# The pipes are the harness's: a subprocess of the demo (``os.system``, ``subprocess`` with
+# ``close_fds=False``) must not inherit them.  One that held the events pipe would keep the
+# presenter from seeing end of file when we exit.
+for _fd in (EVENTS_FD, COMMANDS_FD):
+    try:
+        os.set_inheritable(_fd, False)
+    except OSError:  # not open: reported below or at the first event
+        pass
+
 # Commands: the main thread reads the ``run`` line, then a listener thread keeps reading the
 # same buffered file (two readers would each swallow what the other needs).
 try:
@@ -235,11 +330,12 @@ except OSError:
 
 
 def _read_command():
-    """The next command (a dict).  End of file means the presenter is gone: exit at once."""
+    """The next command (a dict).  End of file means the presenter is gone: exit at once, and
+    take the demo's subprocesses along."""
     while True:
         line = _commands.readline()
         if not line:
-            os._exit(0)
+            _presenter_gone()
         try:
             command = json.loads(line.decode("utf-8", "replace"))
         except ValueError:
@@ -310,8 +406,9 @@ print() is replaced too (see _print): the real one calls write() once per piece,
 a flood of prints twice as slow.  Text arrives in pieces anyway (``end=""``, direct write()
 calls) and tasks interleave, so text is buffered per task and per stream and only whole lines
 are sent.  A partial line (``print(x, end="")``) is sent when someone calls flush(), when its
-task exits, at the end of the run, or by the flusher thread once it is PARTIAL_DELAY old -- so
-a progress-dots demo still shows its dots.
+task exits, at the end of the run, by the flusher thread once it is PARTIAL_DELAY old -- so
+a progress-dots demo still shows its dots -- or at once when it holds PARTIAL_MAX characters
+(a line that never ends stays bounded here; the presenter cuts long lines for display).
 
 Code that writes around Python (C extensions, subprocesses, ``os.write(1, ...)``,
 ``sys.__stdout__``) reaches the real fds 1/2, which the presenter shows untagged; fileno()
@@ -319,6 +416,7 @@ gives those fds so a subprocess inheriting "sys.stdout" does the same.
 """
 
 PARTIAL_DELAY = 0.03
+PARTIAL_MAX = 1 << 16  # characters of a partial line held back at most (then sent as is)
 
 
 class _State:
@@ -355,8 +453,12 @@ class _OutWriter(io.TextIOBase):
         self.name = "<%s>" % stream
         self._stream = stream
         self._fd = fd
-        # task (or None) -> [pending text, time it started waiting, task id for the event]
+        # task (or None) -> [pieces of the pending partial line, time it started waiting,
+        # task id for the event, characters in the pieces].  Pieces are joined when sent:
+        # ``text += piece`` on a list item copies the whole text every time, which made a
+        # demo printing dots with ``end=""`` quadratic.
         self._pending = {}
+        self._closed = False
         self.buffer = _BinaryOut(self)
 
     def write(self, s):
@@ -371,19 +473,24 @@ class _OutWriter(io.TextIOBase):
             if "\n" not in s:  # print() writes its pieces one by one: just collect them
                 if pending is None:
                     task_id = _tree.out_id(task) if task is not None else None
-                    self._pending[task] = [s, time.monotonic(), task_id]
+                    self._pending[task] = [[s], time.monotonic(), task_id, len(s)]
                 else:
-                    pending[0] += s
+                    pending[0].append(s)
+                    pending[3] += len(s)
+                    if pending[3] >= PARTIAL_MAX:  # a line that does not end: send what is there
+                        del self._pending[task]
+                        self._send(pending[2], "".join(pending[0]))
                 return len(s)
             if pending is None:
                 text, task_id = s, _tree.out_id(task) if task is not None else None
             else:
                 del self._pending[task]
-                text, task_id = pending[0] + s, pending[2]
+                pending[0].append(s)
+                text, task_id = "".join(pending[0]), pending[2]
             cut = text.rfind("\n") + 1
             self._send(task_id, text[:cut])
             if cut < len(text):
-                self._pending[task] = [text[cut:], time.monotonic(), task_id]
+                self._pending[task] = [[text[cut:]], time.monotonic(), task_id, len(text) - cut]
         return len(s)
 
     def _send(self, task_id, text):
@@ -404,14 +511,14 @@ class _OutWriter(io.TextIOBase):
         with _lock:
             pending = self._pending.pop(task, None)
             if pending is not None:
-                self._send(pending[2], pending[0])
+                self._send(pending[2], "".join(pending[0]))
 
     def flush_older_than(self, deadline):
         with _lock:
             for task, pending in list(self._pending.items()):
                 if pending[1] <= deadline:
                     del self._pending[task]
-                    self._send(pending[2], pending[0])
+                    self._send(pending[2], "".join(pending[0]))
 
     def flush_all(self):
         self.flush_older_than(float("inf"))
@@ -419,8 +526,13 @@ class _OutWriter(io.TextIOBase):
     def flush(self):
         self.flush_task(_current_task())
 
-    def close(self):  # demo code closing sys.stdout must not lose the stream for good
+    def close(self):
+        # Demo code closing sys.stdout must not lose the stream for good: it stays open, and
+        # the speaker is told once, in case the demo meant to show what closing does.
         self.flush()
+        if not self._closed and not _state.silent:
+            self._closed = True
+            emit("info", text="the demo closed sys.%s; its output is still shown" % self._stream)
 
     def fileno(self):
         return self._fd

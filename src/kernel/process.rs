@@ -1,14 +1,20 @@
 //! One harness interpreter as a child process: spawning it with the protocol pipes on fd 3/4 in
 //! its own process group, reader threads that drain every pipe promptly (a parent that stops
-//! reading would freeze the demo's trio loop), and stopping it (cancel, SIGINT, SIGKILL).
+//! reading would freeze the demo's trio loop), a waiter thread that reaps it and kills what is
+//! left of its group, and stopping it (cancel, SIGINT, SIGKILL).
+//!
+//! The run is reported over ([`ChildMsg::Exited`]) once the interpreter has exited *and* its
+//! pipes are drained, so the last lines come before the verdict. A process that escaped the
+//! group kill (a demo that started a new session) may keep a pipe open: the readers give it
+//! up [`LINGER`] after the interpreter exited instead of waiting for ever.
 
 use std::io::{BufRead, BufReader, Read, Write};
-use std::os::fd::AsRawFd;
-use std::os::unix::process::CommandExt;
-use std::process::{Child, Stdio};
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::process::{Child, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::sync::{mpsc, Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use super::protocol::{Command, Event};
 use super::python::Interpreter;
@@ -16,6 +22,15 @@ use super::reaper;
 
 /// The harness, embedded so the binary is self-contained.
 pub const HARNESS: &str = include_str!("harness.py");
+
+/// How long the readers keep reading a pipe after the interpreter exited and its group was
+/// killed. Normally every pipe is at end of file at once; only a process outside the group
+/// (started with `setsid`) can hold one open longer.
+pub const LINGER: Duration = Duration::from_millis(500);
+
+/// How long an end of file on fd 1/2 may precede the interpreter's exit before it counts as
+/// the demo closing that fd (an exiting process closes its fds a moment before it is reaped).
+const CLOSE_GRACE: Duration = Duration::from_millis(300);
 
 /// What a child's threads report, tagged with the child's id by the sink.
 #[derive(Debug, Clone, PartialEq)]
@@ -74,11 +89,22 @@ impl Interp {
         let pid = child.id() as i32;
         reaper::register(pid);
         let exited = Arc::new(AtomicBool::new(false));
+        // Its write end is dropped by the waiter once the interpreter is reaped: a hang-up the
+        // readers can wait for together with their pipe.
+        let (gone_r, gone_w) = std::io::pipe()?;
+        let gone = Arc::new(OwnedFd::from(gone_r));
         let stdout = child.stdout.take().expect("stdout is piped");
         let stderr = child.stderr.take().expect("stderr is piped");
-        spawn_raw_reader(id, "stdout", stdout, sink.clone());
-        spawn_raw_reader(id, "stderr", stderr, sink.clone());
-        spawn_event_reader(id, ev_r, child, exited.clone(), sink);
+        // The raw readers hold these senders; when both have hung up, their output is in.
+        let (raw_tx, raw_done) = mpsc::channel::<()>();
+        for (stream, pipe) in [("stdout", OwnedFd::from(stdout)), ("stderr", stderr.into())] {
+            let pipe = Watched::new(pipe, gone.clone());
+            spawn_raw_reader(id, stream, pipe, raw_tx.clone(), sink.clone());
+        }
+        drop(raw_tx);
+        let status = spawn_waiter(child, exited.clone(), gone_w);
+        let events = Watched::new(OwnedFd::from(ev_r), gone);
+        spawn_event_reader(id, events, status, raw_done, sink);
         Ok(Interp {
             id,
             pid,
@@ -165,11 +191,113 @@ fn place_fds(ev_fd: i32, cmd_fd: i32) -> std::io::Result<()> {
     Ok(())
 }
 
-fn spawn_event_reader(
-    id: u64,
-    events: std::io::PipeReader,
+/// Reaps the interpreter, then kills what is left of its group (the demo's subprocesses):
+/// nothing the demo started outlives its run, and the pipes those processes inherited close.
+fn spawn_waiter(
     mut child: Child,
     exited: Arc<AtomicBool>,
+    gone: std::io::PipeWriter,
+) -> mpsc::Receiver<Option<ExitStatus>> {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let pid = child.id() as i32;
+        let status = child.wait().ok();
+        exited.store(true, Ordering::SeqCst);
+        reaper::kill_group(pid);
+        reaper::unregister(pid);
+        drop(gone);
+        let _ = tx.send(status);
+    });
+    rx
+}
+
+/// A pipe from the interpreter whose reads also end (as end of file) [`LINGER`] after the
+/// interpreter is gone, and which can tell whether its end of file came first.
+struct Watched {
+    pipe: std::fs::File,
+    /// Hangs up when the interpreter has been reaped (see [`spawn_waiter`]).
+    gone: Arc<OwnedFd>,
+    /// When reading gives up, once the interpreter is gone.
+    deadline: Option<Instant>,
+}
+
+impl Watched {
+    fn new(pipe: OwnedFd, gone: Arc<OwnedFd>) -> Watched {
+        Watched {
+            pipe: pipe.into(),
+            gone,
+            deadline: None,
+        }
+    }
+
+    /// Whether the interpreter is still running `grace` after this pipe's end of file, i.e.
+    /// the demo closed its end rather than exiting.
+    fn closed_by_demo(&self, grace: Duration) -> bool {
+        self.deadline.is_none() && poll_in(&[self.gone.as_raw_fd()], Some(grace)) == 0
+    }
+}
+
+impl Read for Watched {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        loop {
+            let left = self
+                .deadline
+                .map(|d| d.saturating_duration_since(Instant::now()));
+            if left == Some(Duration::ZERO) {
+                return Ok(0);
+            }
+            // Once the interpreter is gone its fd stays readable (hung up): stop asking.
+            let gone = if self.deadline.is_some() {
+                -1
+            } else {
+                self.gone.as_raw_fd()
+            };
+            match poll_in(&[self.pipe.as_raw_fd(), gone], left) {
+                1 => return self.pipe.read(buf),
+                2 => self.deadline = Some(Instant::now() + LINGER),
+                _ => {}
+            }
+        }
+    }
+}
+
+/// Waits until one of `fds` (a negative fd is ignored) is readable or hung up; returns the
+/// 1-based index of the first that is, or 0 on timeout. Should poll itself fail, the answer
+/// is 1, so that the caller reads (and meets the error there) instead of spinning.
+fn poll_in(fds: &[RawFd], timeout: Option<Duration>) -> usize {
+    let mut pfds: Vec<libc::pollfd> = fds
+        .iter()
+        .map(|&fd| libc::pollfd {
+            fd,
+            events: libc::POLLIN,
+            revents: 0,
+        })
+        .collect();
+    // (Rounded up: a timeout cut to 0 ms would spin until the deadline.)
+    let ms = timeout.map_or(-1, |t| {
+        t.as_micros().div_ceil(1000).min(i32::MAX as u128) as i32
+    });
+    loop {
+        // SAFETY: pfds is a valid array of pollfd for the duration of the call.
+        let rc = unsafe { libc::poll(pfds.as_mut_ptr(), pfds.len() as libc::nfds_t, ms) };
+        if rc < 0 {
+            if std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted {
+                continue;
+            }
+            return 1;
+        }
+        return pfds
+            .iter()
+            .position(|p| p.revents != 0)
+            .map_or(0, |i| i + 1);
+    }
+}
+
+fn spawn_event_reader(
+    id: u64,
+    events: Watched,
+    status: mpsc::Receiver<Option<ExitStatus>>,
+    raw_done: mpsc::Receiver<()>,
     sink: Sink,
 ) {
     std::thread::spawn(move || {
@@ -209,12 +337,10 @@ fn spawn_event_reader(
         if !batch.is_empty() {
             sink(id, ChildMsg::Events(batch));
         }
-        let status = child.wait().ok();
-        exited.store(true, Ordering::SeqCst);
-        // Whatever the demo started in its group (subprocesses) must not outlive it.
-        reaper::kill_group(child.id() as i32);
-        reaper::unregister(child.id() as i32);
-        use std::os::unix::process::ExitStatusExt;
+        let status = status.recv().ok().flatten();
+        // What the demo's subprocesses printed last comes before the verdict (the raw readers
+        // end at once normally, LINGER after the exit at the latest).
+        let _ = raw_done.recv_timeout(LINGER + Duration::from_millis(100));
         sink(
             id,
             ChildMsg::Exited {
@@ -229,10 +355,13 @@ fn spawn_event_reader(
 fn spawn_raw_reader(
     id: u64,
     stream: &'static str,
-    mut pipe: impl Read + Send + 'static,
+    mut pipe: Watched,
+    done: mpsc::Sender<()>,
     sink: Sink,
 ) {
     std::thread::spawn(move || {
+        // Held until this thread ends: the event reader waits for that before the verdict.
+        let _done = done;
         let mut buf = vec![0u8; 16 * 1024];
         let mut carry: Vec<u8> = Vec::new();
         loop {
@@ -254,6 +383,13 @@ fn spawn_raw_reader(
                     text: String::from_utf8_lossy(&carry).into_owned(),
                 },
             );
+        }
+        if pipe.closed_by_demo(CLOSE_GRACE) {
+            let fd = if stream == "stdout" { 1 } else { 2 };
+            let text = format!(
+                "the demo closed its {stream} (fd {fd}): what its subprocesses write there is lost"
+            );
+            sink(id, ChildMsg::Event(Event::Info { t: 0.0, text }));
         }
     });
 }

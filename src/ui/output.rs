@@ -1,7 +1,9 @@
 //! The output pane of a run: newest lines at the bottom (following them unless scrolled), each
 //! with its time and the task that printed it in the task's colour; info and error lines set
 //! apart. Only the rows that fit are laid out, so a 10,000-line scrollback draws as fast as a
-//! short one.
+//! short one; a line is at most [`LINE_MAX`](crate::app::output::LINE_MAX) characters (the
+//! output cuts longer ones), so wrapping it is cheap too. The marker of a cut line is dimmed,
+//! so it cannot be mistaken for the demo's own text.
 
 use ratatui::layout::Rect;
 use ratatui::style::{Modifier, Style};
@@ -10,7 +12,7 @@ use ratatui::widgets::{Block, Borders, Paragraph};
 use ratatui::Frame;
 use unicode_width::UnicodeWidthChar;
 
-use crate::app::output::{OutLine, RunOutput, RunStatus, Source};
+use crate::app::output::{cut_marker, OutLine, RunOutput, RunStatus, Source};
 use crate::app::App;
 
 /// Widest task label column before names are cut.
@@ -159,7 +161,16 @@ fn line_rows(
     prefix.push(Span::raw(" "));
     let prefix_w: usize = prefix.iter().map(Span::width).sum();
     let text_w = width.saturating_sub(prefix_w).max(8);
-    let pieces = wrap_cells(&line.text, text_w);
+    let marker_style = Style::default()
+        .fg(theme.dim)
+        .add_modifier(Modifier::ITALIC);
+    let split = if line.cut > 0 {
+        line.text.len().saturating_sub(cut_marker(line.cut).len())
+    } else {
+        line.text.len()
+    };
+    let (text, marker) = line.text.split_at(split);
+    let pieces = wrap_cells(&[(text, text_style), (marker, marker_style)], text_w);
     let mut rows = Vec::with_capacity(pieces.len());
     for (i, piece) in pieces.into_iter().enumerate() {
         let mut spans = if i == 0 {
@@ -167,7 +178,7 @@ fn line_rows(
         } else {
             vec![Span::raw(" ".repeat(prefix_w))]
         };
-        spans.push(Span::styled(piece, text_style));
+        spans.extend(piece);
         rows.push(Line::from(spans));
     }
     rows
@@ -192,18 +203,58 @@ fn fit(s: &str, w: usize) -> String {
     out
 }
 
-/// Splits text into pieces of at most `w` cells (hard wrap; output is not prose).
-fn wrap_cells(text: &str, w: usize) -> Vec<String> {
-    let mut pieces = vec![String::new()];
+/// Splits styled text into rows of at most `w` cells (hard wrap; output is not prose). Every
+/// row has at least one span, so an empty line is still a row.
+fn wrap_cells(segments: &[(&str, Style)], w: usize) -> Vec<Vec<Span<'static>>> {
+    let mut rows: Vec<Vec<Span<'static>>> = vec![Vec::new()];
+    let mut piece = String::new();
     let mut used = 0;
-    for c in text.chars() {
-        let cw = c.width().unwrap_or(0);
-        if used + cw > w {
-            pieces.push(String::new());
-            used = 0;
+    for (text, style) in segments {
+        for c in text.chars() {
+            let cw = c.width().unwrap_or(0);
+            if used + cw > w {
+                let row = rows.last_mut().expect("never empty");
+                row.push(Span::styled(std::mem::take(&mut piece), *style));
+                rows.push(Vec::new());
+                used = 0;
+            }
+            piece.push(c);
+            used += cw;
         }
-        pieces.last_mut().expect("never empty").push(c);
-        used += cw;
+        if !piece.is_empty() {
+            let row = rows.last_mut().expect("never empty");
+            row.push(Span::styled(std::mem::take(&mut piece), *style));
+        }
     }
-    pieces
+    if let Some(row) = rows.last_mut().filter(|r| r.is_empty()) {
+        row.push(Span::styled(String::new(), segments[0].1));
+    }
+    rows
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wrapping_keeps_each_segment_in_its_style() {
+        let (a, b) = (
+            Style::default(),
+            Style::default().add_modifier(Modifier::ITALIC),
+        );
+        let rows = wrap_cells(&[("abcde", a), ("XYZ", b)], 4);
+        let text: Vec<Vec<(String, Style)>> = rows
+            .iter()
+            .map(|r| r.iter().map(|s| (s.content.to_string(), s.style)).collect())
+            .collect();
+        assert_eq!(
+            text,
+            vec![
+                vec![("abcd".to_string(), a)],
+                vec![("e".to_string(), a), ("XYZ".to_string(), b)],
+            ]
+        );
+        assert_eq!(wrap_cells(&[("", a), ("", b)], 4).len(), 1);
+        assert_eq!(wrap_cells(&[("漢字漢", a)], 4).len(), 2);
+    }
 }

@@ -6,6 +6,7 @@ use std::io::{Read, Write};
 use std::os::fd::{FromRawFd, OwnedFd, RawFd};
 use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -23,6 +24,9 @@ pub struct Pty {
     slave: OwnedFd,
     screen: Arc<Mutex<vt100::Parser>>,
     pub started: Instant,
+    /// Every byte the program wrote to the terminal, once [`Pty::record_raw`] asked for it.
+    raw: Arc<Mutex<Vec<u8>>>,
+    recording: Arc<AtomicBool>,
 }
 
 impl Pty {
@@ -62,13 +66,21 @@ impl Pty {
         let child = cmd.spawn().expect("spawn trio-present");
         let screen = Arc::new(Mutex::new(vt100::Parser::new(rows, cols, 0)));
         let reader_screen = screen.clone();
+        let raw = Arc::new(Mutex::new(Vec::new()));
+        let recording = Arc::new(AtomicBool::new(false));
+        let (reader_raw, reader_recording) = (raw.clone(), recording.clone());
         let mut reader = master.try_clone().unwrap();
         std::thread::spawn(move || {
             let mut buf = [0u8; 8192];
             loop {
                 match reader.read(&mut buf) {
                     Ok(0) | Err(_) => break,
-                    Ok(n) => reader_screen.lock().unwrap().process(&buf[..n]),
+                    Ok(n) => {
+                        if reader_recording.load(Ordering::SeqCst) {
+                            reader_raw.lock().unwrap().extend_from_slice(&buf[..n]);
+                        }
+                        reader_screen.lock().unwrap().process(&buf[..n])
+                    }
                 }
             }
         });
@@ -78,6 +90,8 @@ impl Pty {
             slave,
             screen,
             started: Instant::now(),
+            raw,
+            recording,
         }
     }
 
@@ -155,6 +169,93 @@ impl Pty {
     pub fn cursor_hidden(&self) -> bool {
         self.screen.lock().unwrap().screen().hide_cursor()
     }
+
+    /// From now on, keeps every byte written to the terminal (see [`Pty::raw`]).
+    pub fn record_raw(&self) {
+        self.recording.store(true, Ordering::SeqCst);
+    }
+
+    /// The bytes written to the terminal since [`Pty::record_raw`].
+    pub fn raw(&self) -> Vec<u8> {
+        self.raw.lock().unwrap().clone()
+    }
+
+    /// Sends `key` and measures how long until `expect` is on screen (polling every
+    /// millisecond); panics with the screen after `timeout`.
+    pub fn key_latency(&mut self, key: &[u8], expect: &str, timeout: Duration) -> Duration {
+        self.key_until(key, timeout, |screen| screen.contains(expect))
+    }
+
+    /// Sends `key` and measures how long until `expect` is gone from the screen.
+    pub fn key_latency_gone(&mut self, key: &[u8], gone: &str, timeout: Duration) -> Duration {
+        self.key_until(key, timeout, |screen| !screen.contains(gone))
+    }
+
+    fn key_until(
+        &mut self,
+        key: &[u8],
+        timeout: Duration,
+        done: impl Fn(&str) -> bool,
+    ) -> Duration {
+        let start = Instant::now();
+        self.send(key);
+        loop {
+            if done(&self.contents()) {
+                return start.elapsed();
+            }
+            if start.elapsed() > timeout {
+                panic!(
+                    "no answer to {key:?} within {timeout:?}; screen:\n{}",
+                    self.contents()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+
+    /// The text of screen row `row` (0-based).
+    pub fn row(&self, row: u16) -> String {
+        let parser = self.screen.lock().unwrap();
+        let (_, cols) = parser.screen().size();
+        parser.screen().contents_between(row, 0, row, cols)
+    }
+}
+
+/// Pids of the live (not zombie) processes whose command line contains `marker`.
+pub fn processes_with(marker: &str) -> Vec<i32> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else {
+            continue;
+        };
+        let Ok(cmdline) = std::fs::read(format!("/proc/{pid}/cmdline")) else {
+            continue;
+        };
+        let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+        if cmdline.contains(marker) && !zombie(pid) {
+            found.push(pid);
+        }
+    }
+    found
+}
+
+/// Whether `pid` is a zombie (or gone).
+pub fn zombie(pid: i32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .map(|s| {
+            let state = &s[s.rfind(')').map_or(0, |i| i + 2)..];
+            state.starts_with('Z') || state.starts_with('X')
+        })
+        .unwrap_or(true)
+}
+
+/// A field of `/proc/PID/status` in kB (`VmHWM`: the peak resident set size), if readable.
+pub fn status_kb(pid: u32, field: &str) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status
+        .lines()
+        .find(|l| l.starts_with(&format!("{field}:")))?;
+    line.split_whitespace().nth(1)?.parse().ok()
 }
 
 impl Drop for Pty {
