@@ -119,11 +119,15 @@ impl Deck {
             return Err(DeckError::TooLarge(path.to_path_buf(), meta.len()));
         }
         let bytes = std::fs::read(path).map_err(|e| DeckError::io(path, &e))?;
-        let text = String::from_utf8(bytes).map_err(|e| {
-            let offset = e.utf8_error().valid_up_to();
-            DeckError::NotUtf8(path.to_path_buf(), offset)
-        })?;
-        Deck::parse(path, &text)
+        Deck::from_bytes(path, &bytes)
+    }
+
+    /// Parses the raw bytes of a deck file (what [`Deck::load`] does after reading it): they
+    /// must be UTF-8. Separate from `load` so that fuzzing and tests need no files.
+    pub fn from_bytes(path: &Path, bytes: &[u8]) -> Result<Deck, DeckError> {
+        let text = std::str::from_utf8(bytes)
+            .map_err(|e| DeckError::NotUtf8(path.to_path_buf(), e.valid_up_to()))?;
+        Deck::parse(path, text)
     }
 
     /// Every block that runs, of slides `1..=slide`, in deck order.

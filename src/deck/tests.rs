@@ -116,3 +116,24 @@ fn title_falls_back_to_file_name() {
     let deck = Deck::parse(Path::new("dir/talk.md"), "no heading\n").unwrap();
     assert_eq!(deck.title, "talk.md");
 }
+
+#[test]
+fn from_bytes_checks_utf8_then_parses() {
+    let path = Path::new("deck.md");
+    let text = "# T\n====\nb\n";
+    assert_eq!(
+        Deck::from_bytes(path, text.as_bytes()).unwrap(),
+        Deck::parse(path, text).unwrap()
+    );
+    // The offset is that of the first bad byte, even when a lossy decoding would keep the
+    // length (a truncated 4-byte emoji becomes one 3-byte U+FFFD).
+    let bytes = b"\n- tasks c\xf0\x9f\x91%x";
+    assert!(matches!(
+        Deck::from_bytes(path, bytes),
+        Err(DeckError::NotUtf8(_, 10))
+    ));
+    assert!(matches!(
+        Deck::from_bytes(path, b"\n \n"),
+        Err(DeckError::Empty(_))
+    ));
+}

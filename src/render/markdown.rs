@@ -49,6 +49,13 @@ pub enum Block {
     },
 }
 
+/// Deepest nesting of quotes and lists that is laid out as such; anything deeper is shown at
+/// this level (no further bars, bullets or indentation). No slide needs a tenth of it, but
+/// pathological markdown (`- - - - …`, `> > > …`) nests as deep as it is long, and each level
+/// costs a recursion in the layout (tens of thousands overflow the stack) and a prefix span on
+/// every row below it (rows × depth spans, quadratic for a deep paragraph at a narrow width).
+pub const MAX_NESTING: usize = 32;
+
 /// Containers that are open while walking the events.
 enum Frame {
     Quote(Vec<Block>),
@@ -78,6 +85,11 @@ struct Builder {
     images: u32,
     /// Open links: destination and the text shown so far.
     links: Vec<(String, String)>,
+    /// Quotes and lists in `stack` (items do not count: they belong to their list's level).
+    nesting: usize,
+    /// Containers (quotes, lists, items) opened beyond [`MAX_NESTING`] and not yet closed; they
+    /// have no frame, so their content lands in the innermost real container.
+    flattened: usize,
 }
 
 /// Classifies a fence the way the deck does (see `deck::split`), from its info string.
@@ -232,6 +244,8 @@ impl Builder {
     }
 
     fn start(&mut self, tag: Tag<'_>) {
+        let too_deep = self.flattened > 0
+            || (self.nesting >= MAX_NESTING && matches!(tag, Tag::BlockQuote(_) | Tag::List(_)));
         match tag {
             Tag::Paragraph => {
                 self.flush_inline();
@@ -247,12 +261,21 @@ impl Builder {
                     inlines: Vec::new(),
                 });
             }
+            // Too deep: no frame. Events nest properly, so until this container ends every
+            // container event belongs to it or to one inside it (see `end`). An item of the
+            // deepest real list still gets its frame.
+            Tag::BlockQuote(_) | Tag::List(_) | Tag::Item if too_deep => {
+                self.flush_inline();
+                self.flattened += 1;
+            }
             Tag::BlockQuote(_) => {
                 self.flush_inline();
+                self.nesting += 1;
                 self.stack.push(Frame::Quote(Vec::new()));
             }
             Tag::List(start) => {
                 self.flush_inline();
+                self.nesting += 1;
                 self.stack.push(Frame::List {
                     start,
                     items: Vec::new(),
@@ -292,11 +315,17 @@ impl Builder {
     fn end(&mut self, tag: TagEnd) {
         match tag {
             TagEnd::Paragraph | TagEnd::Heading(_) => self.flush_inline(),
+            // The innermost open container is a flattened one (see `start`).
+            TagEnd::BlockQuote(_) | TagEnd::List(_) | TagEnd::Item if self.flattened > 0 => {
+                self.flush_inline();
+                self.flattened -= 1;
+            }
             TagEnd::BlockQuote(_) => {
                 self.flush_inline();
                 if let Some(Frame::Quote(blocks)) = self.stack.last_mut() {
                     let blocks = std::mem::take(blocks);
                     self.stack.pop();
+                    self.nesting -= 1;
                     self.push_block(Block::Quote(blocks));
                 }
             }
@@ -308,6 +337,7 @@ impl Builder {
                         items: std::mem::take(items),
                     };
                     self.stack.pop();
+                    self.nesting -= 1;
                     self.push_block(block);
                 }
             }

@@ -567,6 +567,49 @@ fn weird_markdown_does_not_panic() {
     }
 }
 
+/// Found while fuzzing: markdown nests as deep as it is long. 30 000 levels of `- ` or `> `
+/// (60 KB) overflowed the stack in the layout's recursion, and a paragraph under 1000 levels
+/// (4 KB) took a second per layout at any width (each of its rows carried a prefix span per
+/// level, inserted at the front: cubic). Levels beyond `MAX_NESTING` are laid out at that level.
+#[test]
+fn absurdly_deep_nesting_is_bounded() {
+    let cases = [
+        "- ".repeat(100_000) + "x",
+        "> ".repeat(100_000) + "x",
+        "> 1. ".repeat(40_000) + "x",
+        "- ".repeat(1000) + "x" + &" y".repeat(1000),
+        "> ".repeat(1000) + "x\n" + &"y\n".repeat(1000),
+    ];
+    for text in &cases {
+        for width in [1, 80, 200] {
+            let start = Instant::now();
+            let layout = md(text, width);
+            let took = start.elapsed();
+            assert!(
+                took < Duration::from_secs(2),
+                "{took:?} for {:?} at {width}",
+                &text[..12]
+            );
+            assert!(!layout.lines.is_empty());
+        }
+    }
+}
+
+#[test]
+fn nesting_beyond_the_limit_is_shown_at_the_limit() {
+    let limit = super::markdown::MAX_NESTING;
+    for (level, text) in [("- ", "x"), ("> ", "x"), ("1. ", "x\n\n  y")] {
+        let at_limit = texts(&md(&(level.repeat(limit) + text), 200));
+        let beyond = texts(&md(&(level.repeat(limit + 7) + text), 200));
+        assert_eq!(beyond, at_limit, "{level:?}");
+        assert!(at_limit[0].trim_end().ends_with('x'), "{at_limit:?}");
+    }
+    // Up to the limit each level adds its bar ("▌ "), then no more.
+    let width = |levels: usize| md(&("> ".repeat(levels) + "x"), 200).width;
+    assert_eq!(width(limit), width(limit - 1) + 2);
+    assert_eq!(width(limit + 1), width(limit));
+}
+
 #[test]
 fn whole_deck_at_every_width() {
     let themes = [

@@ -79,8 +79,12 @@ fn margins(area: Rect) -> Rect {
 /// Splits `main` between the slide and its output pane.
 fn split(app: &App, main: Rect) -> (Rect, Rect) {
     let inner = margins(main);
-    let needed = app.layout(app.current, inner.width).lines.len() as u16 + 2;
-    if needed + OUTPUT_MIN_ROWS <= main.height {
+    // Saturating: a slide can have more rows than a u16 counts (a 70 000-line code block).
+    let needed = app
+        .layout(app.current, inner.width)
+        .height()
+        .saturating_add(2);
+    if needed.saturating_add(OUTPUT_MIN_ROWS) <= main.height {
         let [s, o] =
             Layout::vertical([Constraint::Length(needed), Constraint::Min(OUTPUT_MIN_ROWS)])
                 .areas(main);
@@ -106,7 +110,8 @@ fn draw_slide(app: &App, frame: &mut Frame, area: Rect) {
         return;
     }
     let (layout, notices) = slide_content(app, app.current, inner.width);
-    let total = layout.lines.len() as u16;
+    // Capped at u16::MAX (the most `scroll` can reach), not wrapped around.
+    let total = layout.height();
     let height = inner.height.saturating_sub(u16::from(!notices.is_empty()));
     let overflow = total.saturating_sub(height);
     let scroll = app.scroll.min(overflow);

@@ -227,3 +227,28 @@ fn consent_prompt_summarises_and_shows_hidden_code() {
     app.current = 0;
     assert!(!text(&app, 80, 24).contains("os.system"));
 }
+
+/// Found while fuzzing: a slide of 65534 rows (a long code block) overflowed the `u16` row
+/// count when a run's output pane had to share the screen with it, and more than 65535 rows
+/// wrapped around (the slide claimed to have a few rows and could not be scrolled).
+#[test]
+fn slide_taller_than_u16_rows_draws() {
+    for code_lines in [65532, 65534, 70000] {
+        let markdown = format!("```\n{}```\n", "x\n".repeat(code_lines));
+        let deck = crate::deck::Deck::parse(std::path::Path::new("tall.md"), &markdown).unwrap();
+        let mut app = App::new(deck, crate::theme::Theme::load("dark").unwrap(), 1);
+        let t = text(&app, 80, 24);
+        assert!(t.contains("more (j)"), "{code_lines}: {t}");
+        app.scroll = u16::MAX;
+        let t = text(&app, 80, 24);
+        assert!(
+            t.contains("▲ k") && !t.contains("more (j)"),
+            "{code_lines}: {t}"
+        );
+        app.scroll = 0;
+        app.outputs
+            .insert(1, crate::app::output::RunOutput::new(1, 1));
+        let t = text(&app, 80, 24);
+        assert_eq!(t.lines().count(), 24);
+    }
+}
