@@ -140,7 +140,7 @@ fn plural(n: usize) -> &'static str {
     }
 }
 
-/// `slide 3`, `slides 3, 9`, or `12 slides (3 … 54)` when the list is long.
+/// `slide 3`, `slides 3, 9`, or `12 slides, 3 … 54` when the list is long.
 fn slides_text(slides: &[usize]) -> String {
     match slides {
         [] => "no slides".into(),
@@ -153,7 +153,7 @@ fn slides_text(slides: &[usize]) -> String {
                 .join(", ")
         ),
         many => format!(
-            "{} slides ({} … {})",
+            "{} slides, {} … {}",
             many.len(),
             many[0],
             many[many.len() - 1]
