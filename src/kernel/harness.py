@@ -32,7 +32,6 @@ import io
 import json
 import linecache
 import os
-import select
 import signal
 import socket
 import sys
@@ -50,62 +49,6 @@ import weakref
 # start of the run a gentler handler stands in (see _main).
 signal.signal(signal.SIGINT, signal.default_int_handler)
 
-
-def _start_watchdog():
-    """Forks the watchdog: a copy of this process that only waits for the presenter to go away
-    and then SIGKILLs our whole process group -- us, the demo and everything it started.
-
-    The presenter holds the only write end of the commands pipe (fd 4; close-on-exec on its
-    side, so no other program has it), so a hang-up there means the presenter is gone, also
-    when it was SIGKILLed and could not clean up.  The harness notices the same end of file in
-    its command listener thread (part 1), but only when that thread gets the GIL, and a demo
-    stuck in C code (``sum(range(10**12))``) can hold the GIL for minutes; the watchdog is a
-    process of its own, so nothing the demo does delays it.  It waits in poll() asking for no
-    events: commands waiting in the pipe do not wake it, only the hang-up does.  It is forked
-    first thing (small, and no threads exist yet), ignores the presenter's SIGINT (a stop is
-    not the end of the presenter) and dies with the group when the run ends.  It is forked
-    twice, so that it is no child of ours: a demo reaping "all its children" with os.wait()
-    must not wait for it.  It runs only if we lead a process group of our own, as the
-    presenter starts us: otherwise "our group" would be someone else's.
-    """
-    commands_fd = int(os.environ.get("TRIO_PRESENT_COMMANDS_FD", "4"))
-    events_fd = int(os.environ.get("TRIO_PRESENT_EVENTS_FD", "3"))
-    try:
-        if os.getpgrp() != os.getpid():
-            return
-        os.fstat(commands_fd)
-    except OSError:
-        return
-    go_between = os.fork()
-    if go_between:
-        os.waitpid(go_between, 0)  # it leaves at once
-        return
-    try:
-        if os.fork():
-            os._exit(0)
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        # Nothing of the harness's stays open here: the presenter must see end of file on the
-        # events and output pipes when the harness exits, watchdog or not.
-        null = os.open(os.devnull, os.O_RDWR)
-        for fd in (0, 1, 2):
-            os.dup2(null, fd)
-        for fd in (null, events_fd):
-            try:
-                os.close(fd)
-            except OSError:
-                pass
-        poller = select.poll()
-        poller.register(commands_fd, 0)  # POLLHUP/POLLERR are reported without asking
-        poller.poll()
-        os.killpg(0, signal.SIGKILL)
-    finally:
-        os._exit(0)
-
-
-try:
-    _start_watchdog()
-except KeyboardInterrupt:  # the presenter is shutting the spare down while it starts
-    os._exit(0)
 
 try:
     import trio
@@ -140,8 +83,9 @@ events, all but the last without a trailing newline (the same shape as a partial
 after a delay).
 
 End of file on fd 4 (or a broken events pipe) means the presenter is gone: the harness
-SIGKILLs its own process group, so the demo's subprocesses go too.  The watchdog process
-(_start_watchdog, at the top of the file) does the same even while the demo holds the GIL.
+SIGKILLs its own process group, so the demo's subprocesses go too.  The presenter also starts
+a watchdog process in our group (src/kernel/watchdog.rs) that does the same on the same
+hang-up even while the demo holds the GIL.
 
 Details docs/protocol.md leaves open, as this harness does them:
   * ``info`` texts: ``running main()``, ``stopped by presenter``, ``exited with code N``,
@@ -197,7 +141,8 @@ def _say_and_exit(text):
 def _presenter_gone():
     """A pipe to the presenter broke: it is gone, and what the demo started goes with us."""
     try:
-        if os.getpgrp() == os.getpid():  # (see _start_watchdog)
+        # Only a group of our own (as the presenter starts us) is ours to kill.
+        if os.getpgrp() == os.getpid():
             os.killpg(0, signal.SIGKILL)
     finally:
         os._exit(0)

@@ -20,6 +20,10 @@ use super::protocol::{Command, Event};
 use super::python::Interpreter;
 use super::reaper;
 
+/// Where the harness finds the protocol pipes: events it writes, commands it reads.
+pub const EVENTS_FD: i32 = 3;
+pub const COMMANDS_FD: i32 = 4;
+
 /// The harness, embedded so the binary is self-contained.
 pub const HARNESS: &str = include_str!("harness.py");
 
@@ -71,16 +75,26 @@ impl Interp {
         let mut cmd = interp.command();
         cmd.arg("-c")
             .arg(HARNESS)
-            .env("TRIO_PRESENT_EVENTS_FD", "3")
-            .env("TRIO_PRESENT_COMMANDS_FD", "4")
+            .env("TRIO_PRESENT_EVENTS_FD", EVENTS_FD.to_string())
+            .env("TRIO_PRESENT_COMMANDS_FD", COMMANDS_FD.to_string())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .process_group(0);
         let (ev_fd, cmd_fd) = (ev_w.as_raw_fd(), cmd_r.as_raw_fd());
+        let watchdog = super::watchdog::Launcher::new();
         // SAFETY: between fork and exec we only call async-signal-safe libc functions.
         unsafe {
-            cmd.pre_exec(move || place_fds(ev_fd, cmd_fd));
+            cmd.pre_exec(move || {
+                place_fds(ev_fd, cmd_fd)?;
+                if let Some(w) = &watchdog {
+                    // The group first (std may set it only after this hook), so that the
+                    // watchdog is born in it and dies with it.
+                    libc::setpgid(0, 0);
+                    w.launch()?;
+                }
+                Ok(())
+            });
         }
         let mut child = cmd.spawn()?;
         // Our copies of the child's ends must go, or we would never see EOF on the pipes.
@@ -182,7 +196,7 @@ fn place_fds(ev_fd: i32, cmd_fd: i32) -> std::io::Result<()> {
         if ev_hi < 0 || cmd_hi < 0 {
             return Err(std::io::Error::last_os_error());
         }
-        if libc::dup2(ev_hi, 3) < 0 || libc::dup2(cmd_hi, 4) < 0 {
+        if libc::dup2(ev_hi, EVENTS_FD) < 0 || libc::dup2(cmd_hi, COMMANDS_FD) < 0 {
             return Err(std::io::Error::last_os_error());
         }
         libc::signal(libc::SIGINT, libc::SIG_DFL);
