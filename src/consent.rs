@@ -116,7 +116,10 @@ impl Store {
             .create(true)
             .append(true)
             .open(&self.path)?;
-        let shown = deck_path.to_string_lossy().replace('\n', " ");
+        let full = deck_path
+            .canonicalize()
+            .unwrap_or_else(|_| deck_path.to_path_buf());
+        let shown = full.to_string_lossy().replace('\n', " ");
         writeln!(f, "{digest}  {shown}")
     }
 }
