@@ -77,6 +77,7 @@ pub enum Cmd {
     /// Run one slide's code headless and print its output stream.
     Run {
         deck: PathBuf,
+        /// The slide to run (1-based); earlier exec slides run first as set-up.
         #[arg(long)]
         slide: usize,
         /// Stop the demo after this many seconds (exit status 124).
@@ -85,8 +86,10 @@ pub enum Cmd {
         /// Print the raw protocol events as JSON lines.
         #[arg(long)]
         json: bool,
+        /// Python interpreter (default: $TRIO_PRESENT_PYTHON, the active virtualenv, python3).
         #[arg(long)]
         python: Option<PathBuf>,
+        /// Let demo servers listen on every interface instead of loopback only.
         #[arg(long)]
         expose: bool,
         /// Run the deck's code without an earlier approval.
@@ -96,6 +99,7 @@ pub enum Cmd {
     /// Rehearse: check the deck and run every exec slide headless; prints a table, exit 1 on
     /// any failure.
     Check {
+        /// The deck to rehearse.
         deck: PathBuf,
         /// Seconds a slide may run before it counts as a timeout.
         #[arg(long, default_value_t = 15.0)]
@@ -109,8 +113,10 @@ pub enum Cmd {
         /// Terminal size the talk is given on: slides taller than it are reported.
         #[arg(long, default_value = "100x30")]
         size: String,
+        /// Python interpreter (default: $TRIO_PRESENT_PYTHON, the active virtualenv, python3).
         #[arg(long)]
         python: Option<PathBuf>,
+        /// Let demo servers listen on every interface instead of loopback only.
         #[arg(long)]
         expose: bool,
         /// Run the deck's code without an earlier approval.
