@@ -86,15 +86,8 @@ pub enum Cmd {
         /// Print the raw protocol events as JSON lines.
         #[arg(long)]
         json: bool,
-        /// Python interpreter (default: $TRIO_PRESENT_PYTHON, the active virtualenv, python3).
-        #[arg(long)]
-        python: Option<PathBuf>,
-        /// Let demo servers listen on every interface instead of loopback only.
-        #[arg(long)]
-        expose: bool,
-        /// Run the deck's code without an earlier approval.
-        #[arg(long)]
-        trust: bool,
+        #[command(flatten)]
+        exec: Headless,
     },
     /// Rehearse: check the deck and run every exec slide headless; prints a table, exit 1 on
     /// any failure.
@@ -113,15 +106,8 @@ pub enum Cmd {
         /// Terminal size the talk is given on: slides taller than it are reported.
         #[arg(long, default_value = "100x30")]
         size: String,
-        /// Python interpreter (default: $TRIO_PRESENT_PYTHON, the active virtualenv, python3).
-        #[arg(long)]
-        python: Option<PathBuf>,
-        /// Let demo servers listen on every interface instead of loopback only.
-        #[arg(long)]
-        expose: bool,
-        /// Run the deck's code without an earlier approval.
-        #[arg(long)]
-        trust: bool,
+        #[command(flatten)]
+        exec: Headless,
     },
     /// Check the Python interpreter and trio; `--install` provisions trio.
     Doctor {
@@ -130,6 +116,20 @@ pub enum Cmd {
         #[arg(long)]
         python: Option<PathBuf>,
     },
+}
+
+/// Options of the commands that run a deck's code without a speaker (`run`, `check`).
+#[derive(Args, Debug, Clone)]
+pub struct Headless {
+    /// Python interpreter (default: $TRIO_PRESENT_PYTHON, the active virtualenv, python3).
+    #[arg(long)]
+    pub python: Option<PathBuf>,
+    /// Let demo servers listen on every interface instead of loopback only.
+    #[arg(long)]
+    pub expose: bool,
+    /// Run the deck's code without an earlier approval.
+    #[arg(long)]
+    pub trust: bool,
 }
 
 /// A usage or input error: one line, exit status 2.
@@ -246,13 +246,11 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
             slide,
             timeout,
             json,
-            python,
-            expose,
-            trust,
+            exec,
         }) => {
             let deck = load_deck(&deck)?;
             check_slide(&deck, slide)?;
-            require_consent(&deck, trust, "run")?;
+            require_consent(&deck, exec.trust, "run")?;
             if timeout.is_some_and(|t| t.is_nan() || t <= 0.0) {
                 return Err(usage("--timeout must be a positive number of seconds"));
             }
@@ -260,8 +258,8 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
                 slide,
                 timeout,
                 json,
-                python,
-                expose,
+                python: exec.python,
+                expose: exec.expose,
             };
             crate::headless::run(&deck, &args)
         }
@@ -271,9 +269,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
             slides,
             json,
             size,
-            python,
-            expose,
-            trust,
+            exec,
         }) => {
             let deck = load_deck(&deck)?;
             if timeout.is_nan() || timeout <= 0.0 || timeout > 86_400.0 {
@@ -286,14 +282,14 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
                 }
                 None => vec![],
             };
-            require_consent(&deck, trust, "check")?;
+            require_consent(&deck, exec.trust, "check")?;
             let args = crate::check::CheckArgs {
                 slides,
                 timeout: std::time::Duration::from_secs_f64(timeout),
                 json,
                 size,
-                python,
-                expose,
+                python: exec.python,
+                expose: exec.expose,
             };
             crate::check::run(&deck, &args)
         }

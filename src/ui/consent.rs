@@ -4,7 +4,6 @@
 use ratatui::layout::Rect;
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, BorderType, Clear, Paragraph};
 use ratatui::Frame;
 
 use crate::app::consent::ConsentPrompt;
@@ -24,22 +23,7 @@ pub fn draw(app: &App, prompt: &ConsentPrompt, frame: &mut Frame, area: Rect) {
     } else {
         (" run this deck's code? ", summary(app), 0)
     };
-    let w = (lines.iter().map(Line::width).max().unwrap_or(0) as u16 + 4)
-        .max(title.chars().count() as u16 + 4)
-        .min(area.width);
-    let h = (lines.len() as u16 + 2).min(area.height);
-    let rect = Rect::new(
-        area.x + (area.width - w) / 2,
-        area.y + (area.height - h) / 2,
-        w,
-        h,
-    );
-    let block = Block::bordered()
-        .border_type(BorderType::Rounded)
-        .title(title)
-        .border_style(Style::default().fg(app.theme.accent));
-    frame.render_widget(Clear, rect);
-    frame.render_widget(Paragraph::new(lines).block(block).scroll((scroll, 0)), rect);
+    super::overlay(&app.theme, frame, area, title, lines, scroll);
 }
 
 fn summary(app: &App) -> Vec<Line<'static>> {

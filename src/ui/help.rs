@@ -3,7 +3,6 @@
 use ratatui::layout::Rect;
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, BorderType, Clear, Paragraph};
 use ratatui::Frame;
 
 use crate::app::keys::HELP;
@@ -29,18 +28,5 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
             ])
         })
         .collect();
-    let w = (lines.iter().map(Line::width).max().unwrap_or(0) as u16 + 4).min(area.width);
-    let h = (lines.len() as u16 + 2).min(area.height);
-    let rect = Rect::new(
-        area.x + (area.width - w) / 2,
-        area.y + (area.height - h) / 2,
-        w,
-        h,
-    );
-    let block = Block::bordered()
-        .border_type(BorderType::Rounded)
-        .title(" keys · any key closes ")
-        .border_style(Style::default().fg(app.theme.accent));
-    frame.render_widget(Clear, rect);
-    frame.render_widget(Paragraph::new(lines).block(block), rect);
+    super::overlay(&app.theme, frame, area, " keys · any key closes ", lines, 0);
 }

@@ -206,6 +206,35 @@ pub(crate) fn panel(
     )
 }
 
+/// Draws `lines` in a rounded box centred in `area`, at least as wide as its title and
+/// scrolled by `scroll` rows: the overlays (help, the consent prompt).
+pub(crate) fn overlay(
+    theme: &crate::theme::Theme,
+    frame: &mut Frame,
+    area: Rect,
+    title: &str,
+    lines: Vec<Line<'static>>,
+    scroll: u16,
+) {
+    use ratatui::widgets::{Block, BorderType, Clear};
+    let w = (lines.iter().map(Line::width).max().unwrap_or(0) as u16 + 4)
+        .max(title.chars().count() as u16 + 4)
+        .min(area.width);
+    let h = (lines.len() as u16 + 2).min(area.height);
+    let rect = Rect::new(
+        area.x + (area.width - w) / 2,
+        area.y + (area.height - h) / 2,
+        w,
+        h,
+    );
+    let block = Block::bordered()
+        .border_type(BorderType::Rounded)
+        .title(title.to_string())
+        .border_style(Style::default().fg(theme.accent));
+    frame.render_widget(Clear, rect);
+    frame.render_widget(Paragraph::new(lines).block(block).scroll((scroll, 0)), rect);
+}
+
 /// Writes `text` so that it ends at column `right`.
 fn put_right(frame: &mut Frame, right: u16, y: u16, text: &str, style: Style) {
     let w = unicode_width::UnicodeWidthStr::width(text) as u16;
