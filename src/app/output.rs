@@ -16,6 +16,10 @@ pub const SCROLLBACK: usize = 10_000;
 /// neither memory nor the pane's re-wrapping on every frame grows with it.
 pub const LINE_MAX: usize = 2_000;
 
+/// The line a run gets when its output contained control codes (which [`sanitize`] removes).
+pub const CONTROLS_NOTE: &str =
+    "terminal control codes in the demo's output (colours, cursor moves, titles, bells) were removed";
+
 /// Who a line came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Source {
@@ -99,6 +103,8 @@ pub struct RunOutput {
     pub listeners: Vec<(String, u16)>,
     /// Nurseries, task states, cancel scopes and timeline marks (see [`super::tree`]).
     pub tree: super::tree::Tree,
+    /// Whether the run was told that control codes were removed from its output (once).
+    controls_noted: bool,
 }
 
 impl RunOutput {
@@ -117,6 +123,7 @@ impl RunOutput {
             partial: 0,
             listeners: Vec::new(),
             tree: super::tree::Tree::default(),
+            controls_noted: false,
         }
     }
 
@@ -136,6 +143,15 @@ impl RunOutput {
     /// Adds printed text; a chunk without a newline continues the last partial line of the
     /// same source.
     fn push_text(&mut self, t: f64, source: Source, text: &str) {
+        // Said once, so that a speaker whose colours or progress bar vanished knows why.
+        if !self.controls_noted
+            && text
+                .chars()
+                .any(|c| c.is_control() && c != '\n' && c != '\t')
+        {
+            self.controls_noted = true;
+            self.note(Source::Info, CONTROLS_NOTE);
+        }
         for piece in text.split_inclusive('\n') {
             let complete = piece.ends_with('\n');
             let body = piece.strip_suffix('\n').unwrap_or(piece);
@@ -499,6 +515,21 @@ mod tests {
         }
         assert_eq!(run.lines.len(), SCROLLBACK);
         assert_eq!(run.dropped, 7);
+    }
+
+    #[test]
+    fn removed_control_codes_are_mentioned_once() {
+        let mut run = RunOutput::new(1, 1);
+        run.push_text(0.0, Source::Raw { stderr: false }, "plain\n");
+        assert!(run.lines.iter().all(|l| l.text != CONTROLS_NOTE));
+        run.push_text(
+            0.1,
+            Source::Raw { stderr: false },
+            "\u{1b}[31mred\u{1b}[0m\n",
+        );
+        run.push_text(0.2, Source::Raw { stderr: false }, "\u{7}bell\r\n");
+        let texts: Vec<&str> = run.lines.iter().map(|l| l.text.as_str()).collect();
+        assert_eq!(texts, vec!["plain", CONTROLS_NOTE, "red", "bell"]);
     }
 
     #[test]
