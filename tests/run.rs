@@ -479,3 +479,18 @@ fn oldest_supported_trio_from_the_users_environment() {
     assert!(events.iter().any(|e| e["ev"] == "nursery"));
     assert!(text.contains("All done"));
 }
+
+#[test]
+fn removed_control_codes_are_mentioned_once() {
+    let (_d, deck) =
+        deck_with("print('\\x1b[31mred\\x1b[0m')\nprint('\\x1b]0;title\\x07bell')\nprint('plain')");
+    let out = slide_2(&deck, "20").output().unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    let notes = text
+        .lines()
+        .filter(|l| l.contains("[run]  terminal control codes in the demo's output"))
+        .count();
+    assert_eq!(notes, 1, "{text}");
+    assert!(text.lines().any(|l| l.ends_with("red")), "{text}");
+    assert!(text.lines().any(|l| l.ends_with("bell")), "{text}");
+}
