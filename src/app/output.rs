@@ -20,6 +20,9 @@ pub const LINE_MAX: usize = 2_000;
 pub const CONTROLS_NOTE: &str =
     "terminal control codes in the demo's output (colours, cursor moves, titles, bells) were removed";
 
+/// How long set-up may take before the status bar and the pane say what it is doing.
+pub const SETUP_VISIBLE: f64 = 0.3;
+
 /// Who a line came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Source {
@@ -105,6 +108,8 @@ pub struct RunOutput {
     pub tree: super::tree::Tree,
     /// Whether the run was told that control codes were removed from its output (once).
     controls_noted: bool,
+    /// While set-up runs: the earlier slide being re-created and its deck line.
+    pub setup: Option<(usize, usize)>,
 }
 
 impl RunOutput {
@@ -124,6 +129,7 @@ impl RunOutput {
             listeners: Vec::new(),
             tree: super::tree::Tree::default(),
             controls_noted: false,
+            setup: None,
         }
     }
 
@@ -241,6 +247,10 @@ impl RunOutput {
     fn apply_event(&mut self, ev: &Event) {
         match ev {
             Event::Ready { .. } | Event::Unknown => {}
+            Event::Setup { t, slide, line } => {
+                self.seen(*t);
+                self.setup = slide.map(|s| (s, line.unwrap_or(0)));
+            }
             Event::Listen { t, host, port, .. } => {
                 self.seen(*t);
                 self.listeners.push((host.clone(), *port));
@@ -308,13 +318,15 @@ impl RunOutput {
                 t,
                 slide,
                 setup,
+                line,
                 traceback,
             } => {
                 self.seen(*t);
                 if *setup {
+                    let at = line.map(|l| format!(", line {l}")).unwrap_or_default();
                     self.note(
                         Source::Error,
-                        &format!("error while setting up (slide {slide} ran first):"),
+                        &format!("error in the set-up of slide {slide}{at} (an earlier slide, replayed for its definitions):"),
                     );
                 }
                 self.note(Source::Error, traceback);
@@ -346,6 +358,15 @@ impl RunOutput {
         if t > self.last_t {
             self.last_t = t;
         }
+    }
+
+    /// `set-up: slide 4 · 2.1 s · Esc stops` while set-up has taken longer than
+    /// [`SETUP_VISIBLE`]; quick set-ups stay invisible.
+    pub fn setup_progress(&self) -> Option<String> {
+        let (slide, _) = self.setup?;
+        let t = self.elapsed();
+        (!self.status.is_over() && t >= SETUP_VISIBLE)
+            .then(|| format!("set-up: slide {slide} · {t:.1} s · Esc stops"))
     }
 
     /// Seconds the run has been going (or went), for the status bar.

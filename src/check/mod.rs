@@ -92,6 +92,7 @@ pub fn run(deck: &Deck, args: &CheckArgs) -> anyhow::Result<i32> {
                     detail: format!("cannot run: {e}"),
                     exception: None,
                     line: None,
+                    setup_slide: None,
                 });
             }
         }
@@ -121,6 +122,7 @@ pub fn run(deck: &Deck, args: &CheckArgs) -> anyhow::Result<i32> {
                     detail: format!("{} (line {}; not run)", p.message, p.line.unwrap_or(0)),
                     exception: Some(p.message.clone()),
                     line: p.line,
+                    setup_slide: None,
                 });
             }
             report.problems.extend(syntax);

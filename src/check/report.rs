@@ -34,6 +34,7 @@ pub fn row(w: &mut impl Write, r: &SlideResult) -> std::io::Result<()> {
         Verdict::Error => "ERROR",
         Verdict::Timeout => "TIMEOUT",
         Verdict::Interrupted => "STOPPED",
+        Verdict::NotRun => "NOT RUN",
     };
     let pad = CODE_W.saturating_sub(crate::render::str_width(&r.code));
     writeln!(

@@ -32,6 +32,9 @@ pub enum Verdict {
     Timeout,
     /// Ctrl-C during the check: this slide was stopped and the rest not run.
     Interrupted,
+    /// The set-up of an earlier slide (`setup_slide`) failed or did not finish, so this
+    /// slide's own code never ran.
+    NotRun,
 }
 
 impl Verdict {
@@ -56,6 +59,9 @@ pub struct SlideResult {
     pub exception: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub line: Option<usize>,
+    /// For [`Verdict::NotRun`]: the earlier slide whose set-up failed or hung.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub setup_slide: Option<usize>,
 }
 
 /// What the runner needs to know.
@@ -204,6 +210,7 @@ fn watch(
         detail: String::new(),
         exception: None,
         line: None,
+        setup_slide: None,
     };
     let address = out
         .listeners
@@ -217,7 +224,11 @@ fn watch(
                     let (exception, line) = locate(deck, tb);
                     let at = line.map(|l| format!(" (line {l})")).unwrap_or_default();
                     result.detail = match setup_of {
-                        Some(s) => format!("set-up code of slide {s} failed: {exception}{at}"),
+                        Some(s) => {
+                            result.result = Verdict::NotRun;
+                            result.setup_slide = Some(s);
+                            format!("not run: set-up of slide {s} failed: {exception}{at}")
+                        }
                         None => format!("{exception}{at}"),
                     };
                     result.exception = Some(exception);
@@ -233,6 +244,16 @@ fn watch(
         (Some(Stopped::Healthy), _) => {
             result.result = Verdict::Listening;
             result.detail = address.unwrap_or_default();
+        }
+        (Some(Stopped::Timeout), _) if out.setup.is_some() => {
+            let (s, line) = out.setup.unwrap_or_default();
+            result.result = Verdict::NotRun;
+            result.setup_slide = Some(s);
+            result.line = Some(line);
+            result.detail = format!(
+                "not run: set-up of slide {s} did not finish in {} s (line {line})",
+                settings.timeout.as_secs_f64()
+            );
         }
         (Some(Stopped::Timeout), _) => {
             result.result = Verdict::Timeout;

@@ -38,6 +38,9 @@ pub struct CodeBlock {
     pub kind: BlockKind,
     /// The info string's first word (`exec`, `python`, ...), empty when there is none.
     pub lang: String,
+    /// ```` ```exec replay ````: when the block is set-up for a later slide, it runs whole
+    /// instead of only its definitions (the set-up rule, docs/protocol.md).
+    pub replay: bool,
     /// The code, without the fences, lines joined with `\n` and ending in `\n` (if non-empty).
     pub source: String,
     /// 1-based line of the opening fence in the deck file.

@@ -10,6 +10,8 @@ struct Fence {
     len: usize,
     indent: usize,
     lang: String,
+    /// `replay` among the info string's later words (see [`CodeBlock::replay`]).
+    replay: bool,
     line: usize,
     code: String,
 }
@@ -51,6 +53,7 @@ pub fn split_slides(text: &str) -> (Vec<Slide>, Vec<String>) {
             _ => BlockKind::Display,
         },
         lang: fence.lang,
+        replay: fence.replay,
         source: fence.code,
         fence_line: fence.line,
         unclosed,
@@ -95,6 +98,7 @@ pub fn split_slides(text: &str) -> (Vec<Slide>, Vec<String>) {
                             len,
                             indent,
                             lang: rest.split_whitespace().next().unwrap_or("").to_string(),
+                            replay: rest.split_whitespace().skip(1).any(|w| w == "replay"),
                             line: line_no,
                             code: String::new(),
                         });

@@ -368,6 +368,7 @@ class _State:
     silent = False  # set-up blocks: discard their output
     wrote = False  # did the slide's own code print anything?
     setup_phase = False  # trio.run() calls in set-up blocks are skipped (see part 6)
+    setup_at = None  # (slide, deck line) of the set-up statement running, for a stop
     trio_runs = 0  # trio runs started by the slide's own blocks
     expose = False  # the presenter's ``expose`` flag (see part 4)
 
@@ -1496,10 +1497,22 @@ def format_error(exc):
 
 All blocks share one namespace (a fresh ``__main__``).  In order:
 
-  1. Set-up blocks (``setup: true``: earlier slides) run silently, for their definitions.
-     Their output is discarded; a block using top-level ``await`` is skipped, and so is any
-     ``trio.run`` they call (part 4) -- replaying every earlier demo would take forever.
-     If one raises, the run ends: ``error`` (``setup: true``, its slide) then ``done error``.
+  1. Set-up blocks (``setup: true``: earlier slides) re-create their *definitions*, silently,
+     and never replay their demos.  The rule, per top-level statement of each block:
+       - run: ``import``/``from``, ``def``/``async def``, ``class``, assignments (plain,
+         annotated, augmented), ``pass``/``global``, and ``if``/``try`` whose bodies (every
+         branch, handler and ``finally``) hold only such statements;
+       - skip: everything else -- expression statements (calls, prints, ``trio.run(main)``),
+         loops, ``with``/``async with``, ``del``, ``assert``, ``raise``, ``match``, and any
+         statement with a top-level ``await``.
+     A block whose fence says ``exec replay`` (or ``exechidden replay``) runs whole instead.
+     ``trio.run`` called while setting up still returns None at once (an assignment such as
+     ``result = trio.run(main)`` would otherwise replay a demo).  Before each set-up block and
+     each statement it runs, a ``setup`` event names the slide and deck line; ``setup`` with
+     ``slide: null`` ends set-up.  Output is discarded at the file-descriptor level: fds 1 and 2 point at
+     /dev/null while set-up runs, so ``os.write(1, ...)`` and subprocesses it starts are
+     silent too.  If a statement raises, the run ends: ``error`` (``setup: true``, its slide)
+     then ``done error``.  A stop during set-up says which slide and line it interrupted.
   2. The slide's own blocks run visibly.  A block with top-level ``await`` (compiled with
      PyCF_ALLOW_TOP_LEVEL_AWAIT, so its code object is a coroutine) runs inside trio.run, as
      task ``<slide N>``; a block calling trio.run itself just runs (trio.run is patched to
@@ -1560,6 +1573,90 @@ def _guarded(slide, setup, action, *args):
         raise _Failure(slide, setup, exc)
 
 
+# Statements that only define names; ``if``/``try`` qualify when every body does.
+_DEFINING = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef,
+             ast.Assign, ast.AnnAssign, ast.AugAssign, ast.Pass, ast.Global, ast.Nonlocal)
+if hasattr(ast, "TypeAlias"):  # ``type X = ...`` (Python 3.12+)
+    _DEFINING += (ast.TypeAlias,)
+_TRIES = (ast.Try,) + ((ast.TryStar,) if hasattr(ast, "TryStar") else ())
+
+
+def _defines_only(stmt):
+    """Whether a top-level statement re-creates definitions (run it in set-up)."""
+    if isinstance(stmt, _DEFINING):
+        return True
+    if isinstance(stmt, ast.If):
+        return all(map(_defines_only, stmt.body + stmt.orelse))
+    if isinstance(stmt, _TRIES):
+        bodies = stmt.body + stmt.orelse + stmt.finalbody
+        for handler in stmt.handlers:
+            bodies = bodies + handler.body
+        return all(map(_defines_only, bodies))
+    return False
+
+
+def _set_up(block, namespace):
+    """Re-creates one earlier block's definitions in ``namespace`` (the set-up rule above)."""
+    slide = block.get("slide")
+    first_line = int(block.get("line") or 1)
+    if _stop.requested:
+        raise _Stopped()
+    _state.setup_at = (slide, first_line)
+    emit("setup", slide=slide, line=first_line)
+    _guarded(slide, True, _compile, block)  # a syntax error is reported as it is
+    name = _filename(block)
+    tree = ast.parse(block.get("source") or "", name)
+    flags = ast.PyCF_ALLOW_TOP_LEVEL_AWAIT
+    for stmt in tree.body:
+        if not (block.get("replay") or _defines_only(stmt)):
+            continue
+        code = compile(ast.Module(body=[stmt], type_ignores=[]), name, "exec",
+                       flags=flags, dont_inherit=True)
+        if code.co_flags & inspect.CO_COROUTINE:
+            continue  # a top-level await is a demo, even inside an assignment
+        if _stop.requested:
+            raise _Stopped()
+        line = first_line + stmt.lineno - 1
+        if _state.setup_at != (slide, line):
+            _state.setup_at = (slide, line)
+            emit("setup", slide=slide, line=line)
+        _guarded(slide, True, exec, code, namespace)
+
+
+class _fds_silenced:
+    """Points fds 1 and 2 at /dev/null for a while (set-up), then puts them back.
+
+    What set-up code writes around Python (``os.write(1, ...)``, C code, subprocesses that
+    inherit the fds) must not reach the slide's output.  The presenter's pipes stay open on
+    saved copies, marked close-on-exec so that no subprocess holds them.
+    """
+
+    def __enter__(self):
+        self._saved = []
+        try:
+            null = os.open(os.devnull, os.O_WRONLY)
+        except OSError:
+            return self
+        for fd in (1, 2):
+            try:
+                saved = os.dup(fd)  # os.dup's copies are not inheritable
+            except OSError:
+                continue  # the fd is closed: nothing to silence
+            os.dup2(null, fd)
+            self._saved.append((fd, saved))
+        os.close(null)
+        return self
+
+    def __exit__(self, *exc_info):
+        for fd, saved in self._saved:
+            try:
+                os.dup2(saved, fd)
+                os.close(saved)
+            except OSError:
+                pass
+        return False
+
+
 class _Exit(Exception):
     def __init__(self, status, code):
         super().__init__(status, code)
@@ -1572,15 +1669,17 @@ def _run_slide(command):
     namespace = {"__name__": "__main__", "__builtins__": builtins}
     _state.expose = bool(command.get("expose", False))
 
-    _state.silent = _state.setup_phase = True
-    for block in (b for b in blocks if b.get("setup")):
-        if _stop.requested:
-            raise _Stopped()
-        code = _guarded(block.get("slide"), True, _compile, block)
-        if code.co_flags & inspect.CO_COROUTINE:
-            continue
-        _guarded(block.get("slide"), True, exec, code, namespace)
-    _state.silent = _state.setup_phase = False
+    setup = [b for b in blocks if b.get("setup")]
+    if setup:
+        with _fds_silenced():
+            _state.silent = _state.setup_phase = True
+            try:
+                for block in setup:
+                    _set_up(block, namespace)
+            finally:
+                _state.silent = _state.setup_phase = False
+        _state.setup_at = None  # kept above when set-up failed or was stopped: it is reported
+        emit("setup", slide=None, line=None)
 
     before = dict(namespace)
     _state.wrote = False
@@ -1645,12 +1744,18 @@ def _finish(status, failure, note):
         emit("error", slide=failure.slide, setup=False,
              traceback="trio-present harness error:\n" + "".join(traceback.format_exception(
                  type(failure.exc), failure.exc, failure.exc.__traceback__)).rstrip("\n"))
+    elif failure is not None and failure.setup and _state.setup_at is not None:
+        emit("error", slide=failure.slide, setup=True, line=_state.setup_at[1],
+             traceback=format_error(failure.exc))
     elif failure is not None:
         emit("error", slide=failure.slide, setup=failure.setup,
              traceback=format_error(failure.exc))
     if note:
         emit("info", text=note)
-    if status == "stopped":
+    if status == "stopped" and _state.setup_at is not None:
+        slide, line = _state.setup_at
+        emit("info", text="stopped during set-up of slide %s (line %s)" % (slide, line))
+    elif status == "stopped":
         emit("info", text="stopped by presenter")
     emit("done", status=status)
     with _lock:

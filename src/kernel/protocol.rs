@@ -52,6 +52,9 @@ pub enum Event {
         t: f64,
         slide: usize,
         setup: bool,
+        /// For a set-up error: the deck line of the statement that raised.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        line: Option<usize>,
         traceback: String,
     },
     Done {
@@ -112,6 +115,16 @@ pub enum Event {
         #[serde(default)]
         cancelled_caught: bool,
     },
+    /// Set-up (earlier slides' definitions) reached `slide`'s block at deck line `line`;
+    /// `slide` is null once set-up is over and the slide's own code starts.
+    Setup {
+        #[serde(default)]
+        t: f64,
+        #[serde(default)]
+        slide: Option<usize>,
+        #[serde(default)]
+        line: Option<usize>,
+    },
     /// The demo opened a listening socket.
     Listen {
         #[serde(default)]
@@ -148,8 +161,12 @@ pub struct RunBlock {
     pub slide: usize,
     pub index: usize,
     pub of: usize,
+    /// 1-based deck line of the block's first code line (set-up progress names it).
+    pub line: usize,
     pub source: String,
     pub setup: bool,
+    /// As set-up, run the block whole, not only its definitions (```` ```exec replay ````).
+    pub replay: bool,
 }
 
 /// A command to the harness.
@@ -183,8 +200,10 @@ pub fn run_command(deck: &crate::deck::Deck, slide: usize, expose: bool) -> Comm
                 slide: s.number,
                 index: i + 1,
                 of: runnable.len(),
+                line: b.first_code_line(),
                 source: b.source.clone(),
                 setup: s.number != slide,
+                replay: b.replay,
             });
         }
     }

@@ -21,6 +21,9 @@ const LABEL_MAX: usize = 18;
 pub fn draw(app: &App, out: &RunOutput, frame: &mut Frame, area: Rect) {
     let theme = &app.theme;
     let title = match &out.status {
+        _ if out.setup_progress().is_some() => {
+            format!(" output · {} ", out.setup_progress().unwrap_or_default())
+        }
         RunStatus::Starting => " output · starting… ".to_string(),
         RunStatus::Running => format!(" output · running {:.1} s · Esc stops ", out.elapsed()),
         RunStatus::Ok => format!(" output · done in {:.2} s ", out.last_t),

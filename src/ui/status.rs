@@ -65,6 +65,10 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
     }
     if let Some(out) = app.current_output() {
         let (text, m) = match &out.status {
+            _ if out.setup_progress().is_some() => (
+                format!("◌ {}", out.setup_progress().unwrap_or_default()),
+                Modifier::BOLD,
+            ),
             RunStatus::Starting => ("◌ starting".to_string(), Modifier::BOLD),
             RunStatus::Running => (
                 format!("● running {:.1} s  Esc stops", out.elapsed()),
