@@ -143,9 +143,64 @@ def _presenter_gone():
     try:
         # Only a group of our own (as the presenter starts us) is ours to kill.
         if os.getpgrp() == os.getpid():
+            _kill_descendants()
             os.killpg(0, signal.SIGKILL)
     finally:
-        os._exit(0)
+        _real_exit(0)
+
+
+_real_exit = os._exit
+_HARNESS_PID = os.getpid()
+
+
+def _kill_descendants():
+    """SIGKILLs every process below this interpreter, also those in other sessions.
+
+    The presenter makes the interpreter a child subreaper (PR_SET_CHILD_SUBREAPER), so an
+    orphan of the demo (double fork, ``setsid``) is re-parented to us instead of to init, and
+    this walk of /proc finds it.  A killed process's children move up to us: walk again.
+    """
+    me = os.getpid()
+    if me != _HARNESS_PID or os.getpgrp() != me:
+        return  # a fork of the demo's (it inherited os._exit), or started by hand
+
+    for _ in range(8):
+        children = {}
+        try:
+            names = os.listdir("/proc")
+        except OSError:
+            return
+        for name in names:
+            if not name.isdigit():
+                continue
+            try:
+                with open("/proc/%s/stat" % name, "rb") as f:
+                    stat = f.read()
+            except OSError:
+                continue
+            fields = stat[stat.rfind(b")") + 2:].split()
+            if len(fields) > 1 and fields[0] != b"Z":
+                children.setdefault(int(fields[1]), []).append(int(name))
+        found, stack = [], [me]
+        while stack:
+            kids = children.get(stack.pop(), ())
+            found.extend(kids)
+            stack.extend(kids)
+        if not found:
+            return
+        for pid in found:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+
+
+def _exit_with_descendants(status):
+    """``os._exit`` for slide code: what the demo started must not outlive it."""
+    try:
+        _kill_descendants()
+    finally:
+        _real_exit(status)
 
 
 def _no_pipes():
@@ -1765,7 +1820,7 @@ def _finish(status, failure, note):
             stream.flush()
         except Exception:
             pass
-    os._exit(0)
+    _exit_with_descendants(0)
 
 
 def _note_early_sigint(signum, frame):
@@ -1793,6 +1848,7 @@ def _main():
                          daemon=True).start()
         sys.stdout, sys.stderr = _stdout, _stderr
         builtins.print = _print
+        os._exit = _exit_with_descendants
         signal.signal(signal.SIGINT, signal.default_int_handler)  # trio looks for this one
         result = _run(command)  # (stops at once if a Ctrl-C came early)
     finally:

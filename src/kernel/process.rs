@@ -93,6 +93,9 @@ impl Interp {
                     libc::setpgid(0, 0);
                     w.launch()?;
                 }
+                // After the watchdog started (it must not be our child): every orphan of the
+                // demo now stays below us, where a tree kill finds it (see reaper.rs).
+                libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
                 Ok(())
             });
         }
@@ -154,7 +157,7 @@ impl Interp {
         std::thread::spawn(move || {
             std::thread::sleep(grace);
             if !exited.load(Ordering::SeqCst) {
-                reaper::kill_group(pid);
+                reaper::kill_tree(pid);
             }
         });
     }
@@ -174,7 +177,7 @@ impl Interp {
     /// Ends the interpreter and everything it started, now.
     pub fn kill(&self) {
         if !self.has_exited() {
-            reaper::kill_group(self.pid);
+            reaper::kill_tree(self.pid);
         }
     }
 }

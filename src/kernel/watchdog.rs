@@ -29,7 +29,8 @@ pub fn run_if_asked() {
     ENABLED.store(true, Ordering::SeqCst);
 }
 
-/// Waits for the hang-up of `fd`, then kills our process group (ourselves included).
+/// Waits for the hang-up of `fd`, then kills the interpreter's process tree and our process
+/// group (ourselves included).
 fn watch(fd: i32) -> ! {
     // SAFETY: plain syscalls on our own fds and process group.
     unsafe {
@@ -44,6 +45,9 @@ fn watch(fd: i32) -> ! {
                 break;
             }
         }
+        // The interpreter leads our group and is a subreaper: what left the group through
+        // a new session is still below it (reaper.rs).
+        super::reaper::kill_descendants(libc::getpgrp());
         libc::killpg(0, libc::SIGKILL);
         libc::_exit(0)
     }
