@@ -195,8 +195,8 @@ fn slide37_move_on_after_fires_at_three_seconds_and_is_caught() {
 #[test]
 fn slide47_receiver_starts_at_two_seconds() {
     let out = replay("slide47.jsonl", None);
-    let receiver = id_of(&out, "receiver(<MemoryReceiveChannel>)");
-    let sender = id_of(&out, "sender(<MemorySendChannel>)");
+    let receiver = id_of(&out, "receiver(chan)");
+    let sender = id_of(&out, "sender(chan)");
     assert!((out.tasks[&receiver].started - 2.0).abs() < 0.15);
     assert!(out.tasks[&sender].started < 0.1);
     assert_eq!(out.tree.order.len(), 3);

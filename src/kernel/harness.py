@@ -921,6 +921,7 @@ _NURSERY_TYPES = tuple(
 )
 _CO_VARARGS = inspect.CO_VARARGS
 _ARG_REPR_LIMIT = 24
+_ARG_SHORT = 16  # a longer argument repr is labelled with its parameter name instead
 _NAME_LIMIT = 80
 
 
@@ -952,12 +953,35 @@ def _short(value):
     return text
 
 
+def _arg_label(value, param):
+    """One argument of a task label: its short repr (``3``, ``'hi'``, ``<nursery>``), or the
+    callee's parameter name (``chan``, ``conn``) when the repr would be long or an opaque
+    ``<SomeType>`` -- ``sender(chan)`` reads better on a projector than
+    ``sender(<MemorySendChannel>)``."""
+    text = _short(value)
+    if param and text != "<nursery>" and (text.startswith("<") or len(text) > _ARG_SHORT):
+        return param
+    return text
+
+
+def _params(fn):
+    """The names of a function's positional parameters ([] when it has no Python code)."""
+    code = getattr(inspect.unwrap(fn), "__code__", None) if callable(fn) else None
+    return list(code.co_varnames[:code.co_argcount]) if code is not None else []
+
+
+def _labels(args, params):
+    return ", ".join(_arg_label(a, params[i] if i < len(params) else None)
+                     for i, a in enumerate(args))
+
+
 def _call_label(fn, args):
     """``sleepy(3)`` for a callable and its arguments (used for trio.run's root task)."""
     name = getattr(fn, "__qualname__", None) or getattr(fn, "__name__", None) or type(fn).__name__
     if isinstance(fn, functools.partial):
         name, args = getattr(fn.func, "__qualname__", "partial"), tuple(fn.args) + tuple(args)
-    label = "%s(%s)" % (_tidy_name(name), ", ".join(_short(a) for a in args))
+        fn = fn.func
+    label = "%s(%s)" % (_tidy_name(name), _labels(args, _params(fn)))
     return label if len(label) <= _NAME_LIMIT else label[:_NAME_LIMIT - 2] + "…)"
 
 
@@ -977,7 +1001,8 @@ def _task_label(task):
     name = _tidy_name(qualname)
     if code.co_filename.startswith(_TRIO_DIR):
         if code.co_name == "_run_handler":  # serve_listeners' wrapper around the handler
-            return "%s(%s)" % (_short(local.get("handler")), _short(local.get("stream")))
+            handler = local.get("handler")
+            return "%s(%s)" % (_short(handler), _labels([local.get("stream")], _params(handler)))
         if getattr(getattr(trio, code.co_name, None), "__code__", None) is code:
             name = "trio." + code.co_name  # e.g. start_soon(trio.serve_tcp, ...)
         elif code.co_name.startswith("_") or "<locals>" in qualname:
@@ -990,7 +1015,7 @@ def _task_label(task):
         args = args[:-1]
     if code.co_flags & _CO_VARARGS:
         args.extend(local.get(code.co_varnames[code.co_argcount + code.co_kwonlyargcount], ()))
-    label = "%s(%s)" % (name, ", ".join(_short(a) for a in args))
+    label = "%s(%s)" % (name, _labels(args, params))
     return label if len(label) <= _NAME_LIMIT else label[:_NAME_LIMIT - 2] + "…)"
 
 
@@ -1494,9 +1519,10 @@ def _slide_frames(tb):
     while tb is not None:
         entries.append(tb)
         tb = tb.tb_next
+    # Slide frames only, at every level of an exception group: an exception raised inside
+    # trio (a fail_after's TooSlowError, a member raised by the nursery machinery) keeps no
+    # frame at all rather than one showing trio's files under the interpreter cache.
     keep = [e for e in entries if e.tb_frame.f_code.co_filename.startswith("slide ")]
-    if not keep:
-        keep = [e for e in entries if e.tb_frame.f_globals is not globals()][-1:]
     trimmed = None
     for entry in reversed(keep):
         trimmed = types.TracebackType(trimmed, entry.tb_frame, entry.tb_lasti, entry.tb_lineno)
@@ -1532,6 +1558,15 @@ def _busy_port_message(exc, seen):
     return None
 
 
+def _without_home(text):
+    """Shows the home directory as ``~``: a projected traceback must not spell out whose
+    machine this is (an exception message may still name a file under it)."""
+    home = os.path.expanduser("~")
+    if len(home) > 1:
+        text = text.replace(home + os.sep, "~" + os.sep)
+    return text
+
+
 def format_error(exc):
     """The text of an ``error`` event's ``traceback``."""
     try:
@@ -1539,7 +1574,8 @@ def format_error(exc):
         if busy:
             return busy
         _trim(exc, set())
-        return "".join(_format_exception(type(exc), exc, exc.__traceback__)).rstrip("\n")
+        text = "".join(_format_exception(type(exc), exc, exc.__traceback__)).rstrip("\n")
+        return _without_home(text)
     except Exception:  # a broken __str__ in demo code must not take the report with it
         try:
             return "".join(traceback.format_exception_only(type(exc), exc)).rstrip("\n")

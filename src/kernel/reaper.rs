@@ -68,7 +68,11 @@ pub fn descendants(pid: i32) -> Vec<i32> {
     };
     let mut children: std::collections::HashMap<i32, Vec<i32>> = Default::default();
     for entry in dir.flatten() {
-        let Some(p) = entry.file_name().to_str().and_then(|n| n.parse::<i32>().ok()) else {
+        let Some(p) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<i32>().ok())
+        else {
             continue;
         };
         if let Some((state, ppid)) = std::fs::read(format!("/proc/{p}/stat"))
@@ -121,7 +125,10 @@ mod tests {
         let pid = child.id() as i32;
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
         while descendants(pid).is_empty() {
-            assert!(std::time::Instant::now() < deadline, "the sleep never appeared");
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the sleep never appeared"
+            );
             std::thread::sleep(std::time::Duration::from_millis(10));
         }
         kill_descendants(pid);
