@@ -168,9 +168,7 @@ fn a_hanging_set_up_is_stopped_naming_its_slide_and_line() {
     assert!(took < Duration::from_secs(10), "{took:?}");
     // The deck line of `pause = ...`: "# Step 1", "", "```exec", "import time", ... line 6.
     assert!(
-        infos
-            .iter()
-            .any(|t| *t == "stopped during set-up of slide 1 (line 6)"),
+        infos.contains(&"stopped during set-up of slide 1 (line 6)"),
         "{infos:?}"
     );
     assert!(!printed(&events).contains("never printed"));

@@ -106,6 +106,13 @@ fn parse_stat(stat: &[u8]) -> Option<(u8, i32)> {
     Some((state, ppid))
 }
 
+/// Kills every registered interpreter's tree (used on quit and from the panic/signal paths).
+pub fn kill_all() {
+    for pgid in live().iter() {
+        kill_tree(*pgid);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -135,12 +142,5 @@ mod tests {
         assert!(descendants(pid).is_empty());
         let _ = child.kill();
         let _ = child.wait();
-    }
-}
-
-/// Kills every registered interpreter's tree (used on quit and from the panic/signal paths).
-pub fn kill_all() {
-    for pgid in live().iter() {
-        kill_tree(*pgid);
     }
 }
