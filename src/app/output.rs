@@ -103,6 +103,8 @@ pub struct RunOutput {
     pub listeners: Vec<(String, u16)>,
     /// Nurseries, task states, cancel scopes and timeline marks (see [`super::tree`]).
     pub tree: super::tree::Tree,
+    /// Set when this is a replay of a recording: what to mark it with (its date).
+    pub replay: Option<String>,
     /// Whether the run was told that control codes were removed from its output (once).
     controls_noted: bool,
 }
@@ -124,6 +126,7 @@ impl RunOutput {
             listeners: Vec::new(),
             tree: super::tree::Tree::default(),
             controls_noted: false,
+            replay: None,
         }
     }
 
