@@ -372,7 +372,9 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
                 (None, None) => deck.exec_slides(),
             };
             if let Some(n) = slides.iter().find(|n| !deck.slides[**n - 1].is_exec()) {
-                return Err(usage(format!("slide {n} has no exec code, so nothing was recorded")));
+                return Err(usage(format!(
+                    "slide {n} has no exec code, so nothing was recorded"
+                )));
             }
             let theme = load_theme(&theme)?;
             crate::export::cast::export(&deck, &slides, &cast, size, theme)

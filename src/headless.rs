@@ -53,21 +53,23 @@ fn say(w: &mut impl Write, json: bool, text: &str) -> std::io::Result<()> {
 
 /// Starts playing the slide's recording into `tx`; a recording of other code is played with
 /// a warning (it was asked for by name), none at all is one line and exit status 1.
-fn start_replay(
-    deck: &Deck,
-    args: &RunArgs,
-    tx: mpsc::Sender<ChildMsg>,
-) -> Result<Feed, String> {
+fn start_replay(deck: &Deck, args: &RunArgs, tx: mpsc::Sender<ChildMsg>) -> Result<Feed, String> {
     use crate::record::{replay, Found, Store};
     let store = Store::for_user().ok_or("no data directory, so no recordings")?;
     let (rec, warning) = match store.find(deck, args.slide) {
         Found::Exact(rec, _) => (rec, None),
         Found::Other(rec, _) => (
             rec,
-            Some("⚠ the slide's code changed since this recording: it shows the old code's run".to_string()),
+            Some(
+                "⚠ the slide's code changed since this recording: it shows the old code's run"
+                    .to_string(),
+            ),
         ),
         Found::None(problems) => {
-            let why = problems.first().map(|p| format!(" ({p})")).unwrap_or_default();
+            let why = problems
+                .first()
+                .map(|p| format!(" ({p})"))
+                .unwrap_or_default();
             return Err(format!(
                 "no recording of slide {}{why}; record one with: trio-present run --trust {} --slide {}",
                 args.slide,

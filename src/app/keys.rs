@@ -45,7 +45,10 @@ pub const HELP: &[(&str, &str)] = &[
     ("12 Enter", "jump to slide 12"),
     ("j k ↓ ↑", "scroll a tall slide"),
     ("r Ctrl-e (Enter)", "run the slide's code"),
-    ("R", "play the rehearsal's recording (on a replay: run live)"),
+    (
+        "R",
+        "play the rehearsal's recording (on a replay: run live)",
+    ),
     ("Esc Ctrl-c", "stop the running demo"),
     ("[ ]", "scroll the output (] at the end follows)"),
     ("t", "timestamps on/off"),

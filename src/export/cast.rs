@@ -96,7 +96,13 @@ pub fn export(
         app.current = slide - 1;
         app.scroll = 0;
         app.output_scroll = 0;
-        clock = play(&mut app, &mut cast, rec, clock, crate::record::replay::FIRST_ID + i as u64)?;
+        clock = play(
+            &mut app,
+            &mut cast,
+            rec,
+            clock,
+            crate::record::replay::FIRST_ID + i as u64,
+        )?;
     }
     cast.out.flush()?;
     eprintln!(

@@ -200,7 +200,8 @@ pub fn load(path: &Path) -> Result<Recording, String> {
     let header = parse_header(path, lines.next().unwrap_or(""))?;
     let mut events = Vec::with_capacity(header.events);
     for (i, line) in lines.enumerate() {
-        let ev = from_json(line).map_err(|e| bad(path, format!("damaged at line {} ({e})", i + 2)))?;
+        let ev =
+            from_json(line).map_err(|e| bad(path, format!("damaged at line {} ({e})", i + 2)))?;
         events.push(ev);
     }
     if events.len() != header.events || !text.ends_with('\n') {
@@ -257,7 +258,13 @@ impl Store {
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_default()
             .chars()
-            .map(|c| if c.is_alphanumeric() || c == '-' { c } else { '_' })
+            .map(|c| {
+                if c.is_alphanumeric() || c == '-' {
+                    c
+                } else {
+                    '_'
+                }
+            })
             .take(40)
             .collect();
         self.root.join(format!("{stem}-{hash}"))
@@ -373,7 +380,11 @@ fn files_in(dir: &Path) -> Vec<PathBuf> {
 fn walk(root: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
     for deck in std::fs::read_dir(root).into_iter().flatten().flatten() {
-        for slide in std::fs::read_dir(deck.path()).into_iter().flatten().flatten() {
+        for slide in std::fs::read_dir(deck.path())
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
             out.extend(files_in(&slide.path()));
         }
     }

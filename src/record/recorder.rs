@@ -57,24 +57,36 @@ struct Capture {
     status: Option<String>,
     last_t: f64,
     stop_requested: bool,
+    /// Wall seconds (since `started`) at which the harness clock read 0: the harness starts its
+    /// clock when it gets `run`, after importing trio. Estimated from the events as they come
+    /// (the smallest difference), so raw output and the exit get times on the harness clock.
+    offset: Option<f64>,
 }
 
 impl Capture {
     fn add(&mut self, msg: &ChildMsg, at: Instant) {
         let wall = at.saturating_duration_since(self.started).as_secs_f64();
-        let wall = (wall * 1000.0).round() / 1000.0;
-        let evs: &[Event] = match msg {
-            ChildMsg::Event(e) => std::slice::from_ref(e),
-            ChildMsg::Events(es) => es,
-            _ => &[],
-        };
-        for e in evs {
-            if let Event::Done { status, .. } = e {
-                self.status = Some(status.clone());
+        let harness = matches!(msg, ChildMsg::Event(_) | ChildMsg::Events(_));
+        let mut values = super::to_json(msg, 0.0);
+        if harness {
+            for v in &values {
+                if let Some(t) = v["t"].as_f64() {
+                    let o = wall - t;
+                    self.offset = Some(self.offset.map_or(o, |old: f64| old.min(o)));
+                }
+                if v["ev"] == "done" {
+                    self.status = v["status"].as_str().map(str::to_string);
+                }
+            }
+        } else {
+            let t = (wall - self.offset.unwrap_or(0.0)).max(self.last_t);
+            let t = (t * 1000.0).round() / 1000.0;
+            for v in &mut values {
+                v["t"] = t.into();
             }
         }
         let ends = matches!(msg, ChildMsg::Exited { .. });
-        for v in super::to_json(msg, wall) {
+        for v in values {
             if let Some(t) = v["t"].as_f64() {
                 self.last_t = self.last_t.max(t);
             }
@@ -184,6 +196,7 @@ impl Recorder {
             status: None,
             last_t: 0.0,
             stop_requested: false,
+            offset: None,
         };
         let early = st.early.remove(&id).unwrap_or_default();
         for (at, msg) in &early {
@@ -265,7 +278,11 @@ impl Recorder {
                 }
             }
         });
-        let mut writers = self.shared.writers.lock().unwrap_or_else(|e| e.into_inner());
+        let mut writers = self
+            .shared
+            .writers
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
         writers.retain(|h| !h.is_finished());
         writers.push(handle);
     }
@@ -275,7 +292,11 @@ impl Recorder {
         let deadline = Instant::now() + limit;
         loop {
             let pending = {
-                let mut w = self.shared.writers.lock().unwrap_or_else(|e| e.into_inner());
+                let mut w = self
+                    .shared
+                    .writers
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner());
                 w.retain(|h| !h.is_finished());
                 w.len()
             };
@@ -339,9 +360,4 @@ fn prune(dir: &std::path::Path) {
             }
         }
     }
-}
-
-#[cfg(test)]
-pub(crate) fn write_for_test(store: &Store, header: &Header, body: &str) -> PathBuf {
-    write(store, header, body).unwrap()
 }

@@ -161,7 +161,13 @@ pub enum Stage {
 }
 
 /// Finds the recording of `slide` and starts it (or offers it, or says why not).
-pub fn stage(store: Option<&super::Store>, deck: &crate::deck::Deck, slide: usize, force: bool, sink: Sink) -> Stage {
+pub fn stage(
+    store: Option<&super::Store>,
+    deck: &crate::deck::Deck,
+    slide: usize,
+    force: bool,
+    sink: Sink,
+) -> Stage {
     let Some(store) = store else {
         return Stage::Missing("no data directory, so no recordings".into());
     };
@@ -179,7 +185,9 @@ pub fn stage(store: Option<&super::Store>, deck: &crate::deck::Deck, slide: usiz
         }
         super::Found::Other(rec, _) if force => {
             let label = format!("{} (older code)", rec.header.date);
-            let warning = "⚠ the slide's code changed since this recording: it shows the old code's run".to_string();
+            let warning =
+                "⚠ the slide's code changed since this recording: it shows the old code's run"
+                    .to_string();
             let player = Player::start(&rec, vec![intro(&rec), warning], sink);
             Stage::Play(player, label)
         }

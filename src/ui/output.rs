@@ -30,7 +30,10 @@ pub fn draw(app: &App, out: &RunOutput, frame: &mut Frame, area: Rect) {
     };
     // A replay is marked with its recording date in the pane's title.
     let title = match &out.replay {
-        Some(date) => format!(" ⟲ REPLAY of {date} ·{}", title.trim_start_matches(" output ·")),
+        Some(date) => format!(
+            " ⟲ REPLAY of {date} ·{}",
+            title.trim_start_matches(" output ·")
+        ),
         None => title,
     };
     let block = Block::new()
