@@ -304,7 +304,8 @@ impl Store {
     /// The recording to play for `slide` of `deck`: the newest good one of this exact code
     /// (falling back to the newest of this code), looked for on this slide, then on the deck's
     /// other slides (slides were inserted), then in other decks' folders (the deck moved).
-    /// Failing that, the newest recording of this slide of other code, as an [`Found::Other`].
+    /// Failing that, the newest (good, if any) recording of this slide of other code, as a
+    /// [`Found::Other`].
     /// Damaged files are skipped; their one-line reasons come back for the speaker.
     pub fn find(&self, deck: &Deck, slide: usize) -> Found {
         let digest = code_digest(deck, slide);
@@ -340,13 +341,20 @@ impl Store {
         if let Some(r) = fallback {
             return Found::Exact(Box::new(r), problems);
         }
+        let mut other = None;
         for path in mine.iter().rev() {
             match load(path) {
-                Ok(r) => return Found::Other(Box::new(r), problems),
+                Ok(r) if r.header.is_good() => return Found::Other(Box::new(r), problems),
+                Ok(r) => {
+                    other.get_or_insert(r);
+                }
                 Err(e) => problems.push(e),
             }
         }
-        Found::None(problems)
+        match other {
+            Some(r) => Found::Other(Box::new(r), problems),
+            None => Found::None(problems),
+        }
     }
 }
 

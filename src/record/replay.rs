@@ -192,7 +192,7 @@ pub fn stage(
             Stage::Play(player, label)
         }
         super::Found::Other(rec, _) => Stage::Offer(format!(
-            "⚠ slide {slide}'s only recording ({}) is of code changed since: R plays it anyway",
+            "⚠ only a recording of older code ({}): R plays it",
             rec.header.date
         )),
         super::Found::None(problems) => Stage::Missing(format!(
