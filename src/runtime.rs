@@ -367,6 +367,10 @@ impl Executor {
                 app.replay_offer = Some(slide);
             }
             record::replay::Stage::Missing(why) => {
+                let live_why = live_why.or_else(|| match &app.kernel {
+                    crate::app::KernelState::Unavailable(why) => Some(why.clone()),
+                    _ => None,
+                });
                 let why = match live_why {
                     Some(live) => format!("{live}; {why}"),
                     None => why,
