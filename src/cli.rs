@@ -33,6 +33,9 @@ pub struct PresentArgs {
     /// Slide to start on (1-based).
     #[arg(long, default_value_t = 1)]
     pub slide: usize,
+    /// Run nothing live: exec slides play their recorded rehearsal (see `recordings`).
+    #[arg(long)]
+    pub offline: bool,
     #[command(flatten)]
     pub common: Common,
 }
@@ -86,6 +89,9 @@ pub enum Cmd {
         /// Print the raw protocol events as JSON lines.
         #[arg(long)]
         json: bool,
+        /// Print the slide's latest recording (at its original timing) instead of running it.
+        #[arg(long)]
+        replay: bool,
         #[command(flatten)]
         exec: Headless,
     },
@@ -106,8 +112,39 @@ pub enum Cmd {
         /// Terminal size the talk is given on: slides taller than it are reported.
         #[arg(long, default_value = "100x30")]
         size: String,
+        /// Keep every run as a recording, for replays on stage (`--offline`).
+        #[arg(long)]
+        record: bool,
         #[command(flatten)]
         exec: Headless,
+    },
+    /// List the deck's recordings (slide, when, status, duration), or delete them.
+    Recordings {
+        deck: PathBuf,
+        /// Only these slides, e.g. 12,33,50-54.
+        #[arg(long)]
+        slides: Option<String>,
+        /// Delete the listed recordings.
+        #[arg(long)]
+        delete: bool,
+    },
+    /// Write an asciicast v2 file of the presenter playing recorded runs.
+    Export {
+        deck: PathBuf,
+        /// One slide to export.
+        #[arg(long, conflicts_with = "slides")]
+        slide: Option<usize>,
+        /// Several slides in one cast, e.g. 12,33,37 (default: every exec slide).
+        #[arg(long)]
+        slides: Option<String>,
+        /// The asciicast file to write.
+        #[arg(long)]
+        cast: PathBuf,
+        /// Terminal size of the cast.
+        #[arg(long, default_value = "100x30")]
+        size: String,
+        #[arg(long, default_value = "dark")]
+        theme: String,
     },
     /// Check the Python interpreter and trio; `--install` provisions trio.
     Doctor {
@@ -246,11 +283,15 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
             slide,
             timeout,
             json,
+            replay,
             exec,
         }) => {
             let deck = load_deck(&deck)?;
             check_slide(&deck, slide)?;
-            require_consent(&deck, exec.trust, "run")?;
+            // A replay executes nothing, so it needs no consent.
+            if !replay {
+                require_consent(&deck, exec.trust, "run")?;
+            }
             if timeout.is_some_and(|t| t.is_nan() || t <= 0.0) {
                 return Err(usage("--timeout must be a positive number of seconds"));
             }
@@ -260,6 +301,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
                 json,
                 python: exec.python,
                 expose: exec.expose,
+                replay,
             };
             crate::headless::run(&deck, &args)
         }
@@ -269,6 +311,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
             slides,
             json,
             size,
+            record,
             exec,
         }) => {
             let deck = load_deck(&deck)?;
@@ -290,8 +333,51 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
                 size,
                 python: exec.python,
                 expose: exec.expose,
+                record,
             };
             crate::check::run(&deck, &args)
+        }
+        Some(Cmd::Recordings {
+            deck,
+            slides,
+            delete,
+        }) => {
+            let deck = load_deck(&deck)?;
+            let slides = match slides {
+                Some(spec) => {
+                    crate::check::parse_slides(&spec, deck.slides.len()).map_err(usage)?
+                }
+                None => vec![],
+            };
+            crate::record::list::run(&deck, &slides, delete, &mut std::io::stdout())
+        }
+        Some(Cmd::Export {
+            deck,
+            slide,
+            slides,
+            cast,
+            size,
+            theme,
+        }) => {
+            let deck = load_deck(&deck)?;
+            let size = crate::check::parse_size(&size).map_err(usage)?;
+            let slides = match (slide, slides) {
+                (Some(n), _) => {
+                    check_slide(&deck, n)?;
+                    vec![n]
+                }
+                (None, Some(spec)) => {
+                    crate::check::parse_slides(&spec, deck.slides.len()).map_err(usage)?
+                }
+                (None, None) => deck.exec_slides(),
+            };
+            if let Some(n) = slides.iter().find(|n| !deck.slides[**n - 1].is_exec()) {
+                return Err(usage(format!(
+                    "slide {n} has no exec code, so nothing was recorded"
+                )));
+            }
+            let theme = load_theme(&theme)?;
+            crate::export::cast::export(&deck, &slides, &cast, size, theme)
         }
         Some(Cmd::Doctor { install, python }) => {
             let mut out = std::io::stdout();
@@ -321,6 +407,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
                 expose: cli.present.common.expose,
                 trust: cli.present.common.trust,
                 no_exec: cli.present.common.no_exec,
+                offline: cli.present.offline,
             };
             crate::runtime::present(deck, theme, opts)?;
             Ok(0)

@@ -23,38 +23,129 @@ pub struct RunArgs {
     pub json: bool,
     pub python: Option<PathBuf>,
     pub expose: bool,
+    /// Print the slide's recording instead of running it (`--replay`).
+    pub replay: bool,
+}
+
+/// Where the run's messages come from: a live interpreter, or a recording played back.
+enum Feed {
+    Live(Interp),
+    Replay(crate::record::replay::Player),
+}
+
+impl Feed {
+    fn stop(&self) {
+        match self {
+            Feed::Live(child) => child.stop(STOP_GRACE),
+            Feed::Replay(p) => p.stop(),
+        }
+    }
+}
+
+/// Says one line about the run (`[run] ...`, or a JSON `run` event).
+fn say(w: &mut impl Write, json: bool, text: &str) -> std::io::Result<()> {
+    if json {
+        writeln!(w, "{}", serde_json::json!({"ev": "run", "text": text}))
+    } else {
+        writeln!(w, "[run] {text}")
+    }
+}
+
+/// Starts playing the slide's recording into `tx`; a recording of other code is played with
+/// a warning (it was asked for by name), none at all is one line and exit status 1.
+fn start_replay(deck: &Deck, args: &RunArgs, tx: mpsc::Sender<ChildMsg>) -> Result<Feed, String> {
+    use crate::record::{replay, Found, Store};
+    let store = Store::for_user().ok_or("no data directory, so no recordings")?;
+    let (rec, warning) = match store.find(deck, args.slide) {
+        Found::Exact(rec, _) => (rec, None),
+        Found::Other(rec, _) => (
+            rec,
+            Some(
+                "⚠ the slide's code changed since this recording: it shows the old code's run"
+                    .to_string(),
+            ),
+        ),
+        Found::None(problems) => {
+            let why = problems
+                .first()
+                .map(|p| format!(" ({p})"))
+                .unwrap_or_default();
+            return Err(format!(
+                "no recording of slide {}{why}; record one with: trio-present run --trust {} --slide {}",
+                args.slide,
+                deck.path.display(),
+                args.slide
+            ));
+        }
+    };
+    if let Some(w) = &warning {
+        eprintln!("trio-present: {w}");
+    }
+    let mut notes = vec![replay::intro(&rec)];
+    notes.extend(warning);
+    let player = replay::Player::start(
+        &rec,
+        notes,
+        Arc::new(move |_, m| {
+            let _ = tx.send(m);
+        }),
+    );
+    Ok(Feed::Replay(player))
 }
 
 /// Runs the slide and returns the process exit status.
 pub fn run(deck: &Deck, args: &RunArgs) -> anyhow::Result<i32> {
     let mut stdout = std::io::stdout().lock();
+    let (tx, rx) = mpsc::channel::<ChildMsg>();
+    if args.replay {
+        let feed = match start_replay(deck, args, tx) {
+            Ok(f) => f,
+            Err(why) => {
+                say(&mut stdout, args.json, &why)?;
+                return Ok(1);
+            }
+        };
+        return follow(&mut stdout, args, rx, feed, None);
+    }
     let choice = python::choose_python(args.python.as_deref());
     let mut progress = |line: &str| eprintln!("trio-present: {line}");
     let interp = match python::resolve(&choice, &mut progress) {
         Ok(i) => i,
         Err(e) => {
-            if args.json {
-                let text = format!("cannot run: {e}");
-                writeln!(stdout, "{}", serde_json::json!({"ev": "run", "text": text}))?;
-            } else {
-                writeln!(stdout, "[run] cannot run: {e}")?;
-            }
+            say(&mut stdout, args.json, &format!("cannot run: {e}"))?;
             return Ok(1);
         }
     };
-    let interrupted = Arc::new(AtomicBool::new(false));
-    signal_hook::flag::register(signal_hook::consts::SIGINT, interrupted.clone())?;
-    signal_hook::flag::register(signal_hook::consts::SIGTERM, interrupted.clone())?;
-
-    let (tx, rx) = mpsc::channel::<ChildMsg>();
+    // The run is recorded like one in the presenter.
+    let recorder = crate::record::recorder::Recorder::new(crate::record::Store::for_user(), |w| {
+        eprintln!("trio-present: {w}")
+    });
+    let tee = recorder.clone();
     let child = Interp::spawn(
         &interp,
         1,
-        Arc::new(move |_, m| {
+        Arc::new(move |id, m| {
+            tee.observe(id, &m);
             let _ = tx.send(m);
         }),
     )?;
+    let meta = crate::record::recorder::Meta::new(deck, args.slide, Some(&interp), "run");
+    recorder.begin(1, meta, Instant::now());
     child.send(&protocol::run_command(deck, args.slide, args.expose));
+    follow(&mut stdout, args, rx, Feed::Live(child), Some(&recorder))
+}
+
+/// Prints the run's messages until it is over; returns the exit status.
+fn follow(
+    stdout: &mut impl Write,
+    args: &RunArgs,
+    rx: mpsc::Receiver<ChildMsg>,
+    child: Feed,
+    recorder: Option<&crate::record::recorder::Recorder>,
+) -> anyhow::Result<i32> {
+    let interrupted = Arc::new(AtomicBool::new(false));
+    signal_hook::flag::register(signal_hook::consts::SIGINT, interrupted.clone())?;
+    signal_hook::flag::register(signal_hook::consts::SIGTERM, interrupted.clone())?;
     let started = Instant::now();
     let deadline = args.timeout.map(|s| started + Duration::from_secs_f64(s));
 
@@ -65,12 +156,12 @@ pub fn run(deck: &Deck, args: &RunArgs) -> anyhow::Result<i32> {
         match rx.recv_timeout(Duration::from_millis(50)) {
             Ok(msg) => {
                 if args.json {
-                    print_json(&mut stdout, &msg)?;
+                    print_json(stdout, &msg)?;
                 }
                 let exited = matches!(msg, ChildMsg::Exited { .. });
                 out.apply(&msg);
                 if !args.json {
-                    printed = print_new(&mut stdout, &out, printed)?;
+                    printed = print_new(stdout, &out, printed)?;
                 }
                 if exited {
                     break;
@@ -85,19 +176,21 @@ pub fn run(deck: &Deck, args: &RunArgs) -> anyhow::Result<i32> {
             } else if deadline.is_some_and(|d| Instant::now() >= d) {
                 stopping = Some(124);
                 let text = format!("timeout after {} s: stopping", args.timeout.unwrap_or(0.0));
-                if args.json {
-                    writeln!(stdout, "{}", serde_json::json!({"ev": "run", "text": text}))?;
-                } else {
-                    writeln!(stdout, "[run] {text}")?;
-                }
+                say(stdout, args.json, &text)?;
             }
             if stopping.is_some() {
                 out.stop_requested = true;
-                child.stop(STOP_GRACE);
+                if let Some(r) = recorder {
+                    r.stopping(1);
+                }
+                child.stop();
             }
         }
     }
     stdout.flush()?;
+    if let Some(r) = recorder {
+        r.flush(Duration::from_secs(2));
+    }
     Ok(match (stopping, &out.status) {
         (Some(code), _) => code,
         (None, RunStatus::Ok) => 0,

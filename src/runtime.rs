@@ -20,7 +20,7 @@ use crate::kernel::protocol::{self, Event};
 use crate::net::client::{describe, ClientSink};
 use crate::net::{Client, ClientEvent};
 use crate::theme::Theme;
-use crate::{consent, terminal as term, ui, watcher};
+use crate::{consent, record, terminal as term, ui, watcher};
 
 /// Options of the presenter that are not part of the app state.
 pub struct Options {
@@ -31,6 +31,8 @@ pub struct Options {
     pub trust: bool,
     /// Never run code (`--no-exec`).
     pub no_exec: bool,
+    /// Run nothing live: exec slides play their recordings (`--offline`).
+    pub offline: bool,
 }
 
 /// Start-up work that the first slide does not need (finding Python, warming a spare,
@@ -59,7 +61,16 @@ pub fn present(deck: Deck, theme: Theme, opts: Options) -> anyhow::Result<()> {
     })
     .ok();
     let kernel_tx = tx.clone();
+    // Every live run is recorded; the recorder sees the messages on the reader threads.
+    let warn_tx = tx.clone();
+    let recorder = record::recorder::Recorder::new(record::Store::for_user(), move |w| {
+        let _ = warn_tx.send(Msg::Notice(w));
+    });
+    let tee = recorder.clone();
     let pool = Pool::new(Arc::new(move |m| {
+        if let KernelMsg::Child(id, msg) = &m {
+            tee.observe(*id, msg);
+        }
         let _ = kernel_tx.send(Msg::Kernel(m));
     }));
     app.expose = opts.expose;
@@ -69,6 +80,9 @@ pub fn present(deck: Deck, theme: Theme, opts: Options) -> anyhow::Result<()> {
         clients: HashMap::new(),
         tx,
         expose: opts.expose,
+        recorder,
+        recordings: record::Store::for_user(),
+        player: None,
         consent: Consent {
             trust: opts.trust,
             no_exec: opts.no_exec,
@@ -80,6 +94,12 @@ pub fn present(deck: Deck, theme: Theme, opts: Options) -> anyhow::Result<()> {
     if opts.no_exec {
         app.kernel = crate::app::KernelState::Unavailable("running code is off (--no-exec)".into());
     }
+    if opts.offline {
+        app.offline = true;
+        app.kernel = crate::app::KernelState::Unavailable(
+            "offline (--offline): exec slides play their recordings".into(),
+        );
+    }
 
     let mut batch = Vec::new();
     let mut background_started = false;
@@ -87,7 +107,7 @@ pub fn present(deck: Deck, theme: Theme, opts: Options) -> anyhow::Result<()> {
         if !background_started && started.elapsed() >= BACKGROUND_DELAY {
             background_started = true;
             // With --no-exec nothing will run, so no interpreter is started at all.
-            if !opts.no_exec {
+            if !opts.no_exec && !opts.offline {
                 exec.pool.resolve_in_background(opts.python.clone());
             }
             // Highlighting sets load off the first frame's path, before a code slide needs them.
@@ -119,6 +139,10 @@ pub fn present(deck: Deck, theme: Theme, opts: Options) -> anyhow::Result<()> {
         for msg in batch.drain(..) {
             let resolved = matches!(msg, Msg::Kernel(KernelMsg::Resolved(_)));
             let reloaded = matches!(msg, Msg::DeckReloaded(Ok(_)));
+            let ended = match &msg {
+                Msg::Kernel(KernelMsg::Child(id, ChildMsg::Exited { .. })) => Some(*id),
+                _ => None,
+            };
             observe(&mut exec.pool, &msg);
             let mut effects = app.update(msg);
             if reloaded {
@@ -133,6 +157,9 @@ pub fn present(deck: Deck, theme: Theme, opts: Options) -> anyhow::Result<()> {
             for effect in effects {
                 exec.carry_out(effect, &mut app);
             }
+            if let Some(id) = ended {
+                exec.offer_recording(&mut app, id);
+            }
         }
         app.update(Msg::Tick {
             talk: started.elapsed(),
@@ -143,6 +170,7 @@ pub fn present(deck: Deck, theme: Theme, opts: Options) -> anyhow::Result<()> {
     }
     exec.clients.clear();
     exec.pool.shutdown();
+    exec.recorder.flush(Duration::from_secs(1));
     Ok(())
 }
 
@@ -173,6 +201,10 @@ struct Executor {
     tx: mpsc::Sender<Msg>,
     expose: bool,
     consent: Consent,
+    recorder: record::recorder::Recorder,
+    recordings: Option<record::Store>,
+    /// The replay playing, if any.
+    player: Option<record::replay::Player>,
 }
 
 /// What decides whether the deck's code may run (see [`crate::consent`]).
@@ -220,11 +252,24 @@ impl Executor {
                         Some("starting Python… the demo runs as soon as it is ready".into());
                     return;
                 }
+                if let Some(why) = self.pool.unavailable() {
+                    // No usable Python: the rehearsal's recording stands in.
+                    let why = why.to_string();
+                    return self.replay(app, slide, false, Some(why));
+                }
+                self.player = None;
                 let command = protocol::run_command(&app.deck, slide, self.expose);
-                let result = match self.pool.unavailable() {
-                    Some(why) => Err(why.to_string()),
-                    None => self.pool.run(&command),
-                };
+                let started = Instant::now();
+                let result = self.pool.run(&command);
+                if let Ok(id) = &result {
+                    let meta = record::recorder::Meta::new(
+                        &app.deck,
+                        slide,
+                        self.pool.interpreter(),
+                        "presenter",
+                    );
+                    self.recorder.begin(*id, meta, started);
+                }
                 app.notice = None;
                 for e in app.update(Msg::RunStarted { slide, result }) {
                     self.carry_out(e, app);
@@ -235,8 +280,15 @@ impl Executor {
                     app.notice = Some(why);
                 }
             }
+            Effect::Replay { slide, force } => self.replay(app, slide, force, None),
             Effect::Stop => {
                 self.pending = None;
+                if let Some(p) = &self.player {
+                    p.stop();
+                }
+                if let Some(id) = self.pool.current() {
+                    self.recorder.stopping(id);
+                }
                 self.pool.stop()
             }
             Effect::Quit => {
@@ -277,6 +329,85 @@ impl Executor {
             }
             Effect::ClientClose { id } => {
                 self.clients.remove(&id);
+            }
+        }
+    }
+}
+
+impl Executor {
+    /// Plays slide `slide`'s recording (see [`record::replay::stage`]); `live_why` says why it
+    /// could not run live, for when there is no recording either.
+    fn replay(&mut self, app: &mut App, slide: usize, force: bool, live_why: Option<String>) {
+        if app.is_running() {
+            self.pool.stop();
+        }
+        self.player = None;
+        let tx = self.tx.clone();
+        let sink: crate::kernel::process::Sink = Arc::new(move |id, m| {
+            let _ = tx.send(Msg::Kernel(KernelMsg::Child(id, m)));
+        });
+        match record::replay::stage(self.recordings.as_ref(), &app.deck, slide, force, sink) {
+            record::replay::Stage::Play(player, label) => {
+                app.notice = None;
+                let id = player.id;
+                self.player = Some(player);
+                let effects = app.update(Msg::RunStarted {
+                    slide,
+                    result: Ok(id),
+                });
+                if let Some(out) = app.outputs.get_mut(&slide) {
+                    out.replay = Some(label);
+                }
+                for e in effects {
+                    self.carry_out(e, app);
+                }
+            }
+            record::replay::Stage::Offer(warning) => {
+                app.notice = Some(warning);
+                app.replay_offer = Some(slide);
+            }
+            record::replay::Stage::Missing(why) => {
+                let live_why = live_why.or_else(|| match &app.kernel {
+                    crate::app::KernelState::Unavailable(why) => Some(why.clone()),
+                    _ => None,
+                });
+                let why = match live_why {
+                    Some(live) => format!("{live}; {why}"),
+                    None => why,
+                };
+                app.update(Msg::RunStarted {
+                    slide,
+                    result: Err(why),
+                });
+            }
+        }
+    }
+
+    /// After a live run of interpreter `id` failed, says whether a recording can stand in.
+    fn offer_recording(&mut self, app: &mut App, id: u64) {
+        if record::replay::is_replay(id) {
+            return;
+        }
+        let Some(out) = app.outputs.values_mut().find(|o| o.child == id) else {
+            return;
+        };
+        if !matches!(
+            out.status,
+            crate::app::output::RunStatus::Error | crate::app::output::RunStatus::Died(_)
+        ) {
+            return;
+        }
+        if let Some(store) = &self.recordings {
+            if let record::Found::Exact(rec, _) = store.find(&app.deck, out.slide) {
+                if rec.header.is_good() {
+                    out.note(
+                        crate::app::output::Source::Info,
+                        &format!(
+                            "the run recorded {} can stand in: R plays it",
+                            rec.header.date
+                        ),
+                    );
+                }
             }
         }
     }

@@ -192,7 +192,9 @@ fn hot_reload_keeps_the_slide_and_survives_a_bad_save() {
 #[test]
 fn without_python_slides_work_and_running_explains() {
     let deck = reference_deck();
-    let mut pty = Pty::spawn(
+    // An empty data directory: no recording stands in for the run.
+    let data = tempfile::tempdir().unwrap();
+    let mut pty = Pty::spawn_env(
         &[
             "--trust",
             deck.to_str().unwrap(),
@@ -203,6 +205,7 @@ fn without_python_slides_work_and_running_explains() {
         ],
         100,
         30,
+        &[("XDG_DATA_HOME", data.path().to_str().unwrap())],
     );
     pty.wait_for("12 / 57", T);
     pty.wait_for("no Python", T);

@@ -18,6 +18,8 @@ pub enum Action {
     OutputUp,
     OutputDown,
     Run,
+    /// Play the slide's recording (on a replay: run live again).
+    Replay,
     /// Esc: stop a demo, close help, clear a typed number.
     Escape,
     /// Ctrl-c: stop a demo, or quit when nothing runs.
@@ -43,6 +45,10 @@ pub const HELP: &[(&str, &str)] = &[
     ("12 Enter", "jump to slide 12"),
     ("j k ↓ ↑", "scroll a tall slide"),
     ("r Ctrl-e (Enter)", "run the slide's code"),
+    (
+        "R",
+        "play the rehearsal's recording (on a replay: run live)",
+    ),
     ("Esc Ctrl-c", "stop the running demo"),
     ("[ ]", "scroll the output (] at the end follows)"),
     ("t", "timestamps on/off"),
@@ -79,6 +85,7 @@ pub fn action(key: KeyEvent) -> Option<Action> {
         KeyCode::Char('[') => Action::OutputUp,
         KeyCode::Char(']') => Action::OutputDown,
         KeyCode::Char('r') => Action::Run,
+        KeyCode::Char('R') => Action::Replay,
         KeyCode::Esc => Action::Escape,
         KeyCode::Char('?') => Action::ToggleHelp,
         KeyCode::Char('t') => Action::ToggleTimes,

@@ -45,6 +45,8 @@ pub enum Msg {
     DeckReloaded(Result<Deck, String>),
     /// SIGTERM/SIGHUP: leave now.
     Terminate,
+    /// A one-line message for the status bar from outside the app (a recording not saved).
+    Notice(String),
     /// Something happened on built-in client `id`.
     Client(usize, crate::net::ClientEvent),
 }
@@ -53,6 +55,11 @@ pub enum Msg {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Effect {
     Run(usize),
+    /// Play the slide's recording instead of running it (`force`: even one of other code).
+    Replay {
+        slide: usize,
+        force: bool,
+    },
     /// Remember that this user approved the deck's code (the consent prompt's `y`).
     Approve,
     Stop,
@@ -119,6 +126,10 @@ pub struct App {
     pub gate: Gate,
     /// The consent prompt, while it is open.
     pub consent: Option<consent::ConsentPrompt>,
+    /// `--offline`: exec slides play their recordings, nothing runs live.
+    pub offline: bool,
+    /// The slide whose recording of changed code was offered (`R` again plays it).
+    pub replay_offer: Option<usize>,
     /// Memoised layouts by (slide index, width); cleared when the deck changes.
     layouts: RefCell<HashMap<(usize, u16), Rc<SlideLayout>>>,
 }
@@ -151,6 +162,8 @@ impl App {
             expose: false,
             gate: Gate::Allowed,
             consent: None,
+            offline: false,
+            replay_offer: None,
             layouts: RefCell::new(HashMap::new()),
         }
     }
@@ -248,6 +261,10 @@ impl App {
                 self.notice = Some(format!("reload failed, showing the last good deck: {why}"));
                 vec![]
             }
+            Msg::Notice(text) => {
+                self.notice = Some(text);
+                vec![]
+            }
             Msg::Terminate => {
                 self.quit = true;
                 vec![Effect::Quit]
@@ -308,6 +325,7 @@ impl App {
                 vec![]
             }
             Action::Run => self.run(),
+            Action::Replay => self.replay_key(),
             Action::Escape => self.stop(),
             Action::Interrupt => {
                 if self.is_running() {
@@ -456,12 +474,46 @@ impl App {
         effects
     }
 
+    /// Whether `r` plays the recording: offline, no usable Python, or restarting a replay.
+    fn replays(&self) -> bool {
+        self.offline
+            || matches!(self.kernel, KernelState::Unavailable(_))
+            || self.current_output().is_some_and(|o| o.replay.is_some())
+    }
+
+    /// `R`: play the recording (after a failed run); on a replay with Python at hand, run live.
+    fn replay_key(&mut self) -> Vec<Effect> {
+        let slide = self.slide_number();
+        if !self.deck.slides[self.current].is_exec() {
+            self.notice = Some(format!("slide {slide} has no exec code to play"));
+            return vec![];
+        }
+        let live = !self.offline && !matches!(self.kernel, KernelState::Unavailable(_));
+        if live && self.current_output().is_some_and(|o| o.replay.is_some()) {
+            return self.run_live();
+        }
+        let force = self.replay_offer == Some(slide);
+        self.replay_offer = None;
+        vec![Effect::Replay { slide, force }]
+    }
+
     fn run(&mut self) -> Vec<Effect> {
         let slide = self.slide_number();
         if !self.deck.slides[self.current].is_exec() {
             self.notice = Some(format!("slide {slide} has no exec code to run"));
             return vec![];
         }
+        if self.replays() {
+            // A replay executes nothing, so it needs no consent.
+            let force = self.replay_offer == Some(slide);
+            self.replay_offer = None;
+            return vec![Effect::Replay { slide, force }];
+        }
+        self.run_live()
+    }
+
+    fn run_live(&mut self) -> Vec<Effect> {
+        let slide = self.slide_number();
         match self.gate {
             Gate::Allowed => {}
             Gate::Disabled => {

@@ -106,6 +106,8 @@ pub struct RunOutput {
     pub listeners: Vec<(String, u16)>,
     /// Nurseries, task states, cancel scopes and timeline marks (see [`super::tree`]).
     pub tree: super::tree::Tree,
+    /// Set when this is a replay of a recording: what to mark it with (its date).
+    pub replay: Option<String>,
     /// Whether the run was told that control codes were removed from its output (once).
     controls_noted: bool,
     /// While set-up runs: the earlier slide being re-created and its deck line.
@@ -130,6 +132,7 @@ impl RunOutput {
             tree: super::tree::Tree::default(),
             controls_noted: false,
             setup: None,
+            replay: None,
         }
     }
 

@@ -31,6 +31,8 @@ pub struct CheckArgs {
     pub size: (u16, u16),
     pub python: Option<PathBuf>,
     pub expose: bool,
+    /// Keep every run as a recording (`--record`), for replays on stage.
+    pub record: bool,
 }
 
 /// Everything `check` found.
@@ -107,10 +109,16 @@ pub fn run(deck: &Deck, args: &CheckArgs) -> anyhow::Result<i32> {
             for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
                 signal_hook::flag::register(sig, interrupted.clone())?;
             }
+            let recorder = args.record.then(|| {
+                crate::record::recorder::Recorder::new(crate::record::Store::for_user(), |w| {
+                    eprintln!("trio-present: {w}")
+                })
+            });
             let settings = runner::Settings {
                 timeout: args.timeout,
                 expose: args.expose,
                 interrupted,
+                recorder: recorder.clone(),
             };
             let mut rows = std::collections::BTreeMap::new();
             for p in &syntax {
@@ -142,6 +150,17 @@ pub fn run(deck: &Deck, args: &CheckArgs) -> anyhow::Result<i32> {
             for r in ran {
                 rows.insert(r.slide, r);
             }
+            if let Some(r) = &recorder {
+                r.flush(Duration::from_secs(5));
+                if let Some(store) = crate::record::Store::for_user() {
+                    eprintln!(
+                        "trio-present: recorded {} runs into {} (trio-present recordings {} lists them)",
+                        report_count(&rows),
+                        store.deck_dir(&deck.path).display(),
+                        deck.path.display()
+                    );
+                }
+            }
             report.slides = rows.into_values().collect();
         }
     }
@@ -167,6 +186,10 @@ pub fn run(deck: &Deck, args: &CheckArgs) -> anyhow::Result<i32> {
     } else {
         1
     })
+}
+
+fn report_count(rows: &std::collections::BTreeMap<usize, SlideResult>) -> usize {
+    rows.values().filter(|r| r.seconds > 0.0).count()
 }
 
 /// Parses `12,33,50-54` into slide numbers (deck order, no repeats), each within `1..=n`.

@@ -70,6 +70,8 @@ pub struct Settings {
     pub expose: bool,
     /// Set by SIGINT/SIGTERM: stop the current slide and run no more.
     pub interrupted: Arc<AtomicBool>,
+    /// `--record`: every run is kept as a recording.
+    pub recorder: Option<crate::record::recorder::Recorder>,
 }
 
 /// Runs the slides in order, calling `report` as each verdict is known.
@@ -81,7 +83,11 @@ pub fn run_slides(
     mut report: impl FnMut(&SlideResult),
 ) -> anyhow::Result<Vec<SlideResult>> {
     let (tx, rx) = mpsc::channel::<(u64, ChildMsg)>();
-    let sink = Arc::new(move |id, m| {
+    let tee = settings.recorder.clone();
+    let sink = Arc::new(move |id, m: ChildMsg| {
+        if let Some(r) = &tee {
+            r.observe(id, &m);
+        }
         let _ = tx.send((id, m));
     });
     let mut next_id = 1;
@@ -100,8 +106,12 @@ pub fn run_slides(
             Some(c) => c,
             None => spawn()?,
         };
-        child.send(&protocol::run_command(deck, slide, settings.expose));
         let started = Instant::now();
+        if let Some(r) = &settings.recorder {
+            let meta = crate::record::recorder::Meta::new(deck, slide, Some(interp), "check");
+            r.begin(child.id, meta, started);
+        }
+        child.send(&protocol::run_command(deck, slide, settings.expose));
         if i + 1 < slides.len() {
             spare = Some(spawn()?);
         }
@@ -186,6 +196,9 @@ fn watch(
                 if let Some(why) = why {
                     verdict_at = Some(started.elapsed().as_secs_f64());
                     out.stop_requested = true;
+                    if let Some(r) = &settings.recorder {
+                        r.stopping(child.id);
+                    }
                     child.stop(STOP_GRACE);
                     stopped = Some((why, now));
                 }

@@ -31,6 +31,14 @@ pub fn draw(app: &App, out: &RunOutput, frame: &mut Frame, area: Rect) {
         RunStatus::Stopped => " output · stopped ".to_string(),
         RunStatus::Died(why) => format!(" output · {why} "),
     };
+    // A replay is marked with its recording date in the pane's title.
+    let title = match &out.replay {
+        Some(date) => format!(
+            " ⟲ REPLAY of {date} ·{}",
+            title.trim_start_matches(" output ·")
+        ),
+        None => title,
+    };
     let block = Block::new()
         .borders(Borders::TOP)
         .border_style(Style::default().fg(theme.dim))

@@ -79,6 +79,11 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
             RunStatus::Stopped => ("■ stopped".to_string(), Modifier::empty()),
             RunStatus::Died(_) => ("✖ interpreter died".to_string(), Modifier::BOLD),
         };
+        // A replay says so next to its state, so nobody takes it for a live run.
+        let text = match &out.replay {
+            Some(_) => format!("⟲ replay · {text}"),
+            None => text,
+        };
         left.push(Span::styled(format!(" {text} "), base.add_modifier(m)));
     } else if app.deck.slides[app.current].is_exec() && app.gate != crate::consent::Gate::Disabled {
         left.push(Span::styled(" ▶ r runs ", base));
@@ -93,7 +98,8 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
     let kernel = match &app.kernel {
         KernelState::Resolving(p) => format!("{p} "),
         KernelState::Ready { python, trio } => format!("py {python} · trio {trio} "),
-        KernelState::Unavailable(_) => "no Python: r explains ".to_string(),
+        KernelState::Unavailable(_) if app.offline => "offline: r plays recordings ".to_string(),
+        KernelState::Unavailable(_) => "no Python: r plays a recording ".to_string(),
     };
     let time = clock(app.talk_clock.as_secs());
     let left_w_needed: usize = left.iter().map(Span::width).sum();
