@@ -33,8 +33,16 @@ pub struct PresentArgs {
     /// Slide to start on (1-based).
     #[arg(long, default_value_t = 1)]
     pub slide: usize,
+    /// Planned length of the talk (e.g. 30m, 1h, 45m30s): the speaker window paces it.
+    #[arg(long, value_parser = parse_duration)]
+    pub duration: Option<std::time::Duration>,
     #[command(flatten)]
     pub common: Common,
+}
+
+fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    crate::deck::notes::parse_duration(text)
+        .ok_or_else(|| format!("{text:?} is not a duration; write e.g. 30m, 1h or 45m30s"))
 }
 
 /// Options shared by every command that shows or runs slides.
@@ -321,6 +329,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
                 expose: cli.present.common.expose,
                 trust: cli.present.common.trust,
                 no_exec: cli.present.common.no_exec,
+                duration: cli.present.duration,
             };
             crate::runtime::present(deck, theme, opts)?;
             Ok(0)

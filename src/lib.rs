@@ -15,6 +15,7 @@ pub mod kernel;
 pub mod net;
 pub mod render;
 pub mod runtime;
+pub mod speaker;
 pub mod terminal;
 pub mod theme;
 pub mod ui;

@@ -31,6 +31,8 @@ pub struct Options {
     pub trust: bool,
     /// Never run code (`--no-exec`).
     pub no_exec: bool,
+    /// The planned length of the talk (`--duration`), for the speaker window's pacing.
+    pub duration: Option<Duration>,
 }
 
 /// Start-up work that the first slide does not need (finding Python, warming a spare,
@@ -63,6 +65,15 @@ pub fn present(deck: Deck, theme: Theme, opts: Options) -> anyhow::Result<()> {
         let _ = kernel_tx.send(Msg::Kernel(m));
     }));
     app.expose = opts.expose;
+    app.duration = opts.duration;
+    // Speaker windows are a convenience: a presenter that cannot offer them still presents.
+    let mut speakers = match crate::speaker::server::Server::start(&deck_path, tx.clone()) {
+        Ok(s) => Some(s),
+        Err(why) => {
+            app.notice = Some(why);
+            None
+        }
+    };
     let mut exec = Executor {
         pool,
         pending: None,
@@ -139,6 +150,9 @@ pub fn present(deck: Deck, theme: Theme, opts: Options) -> anyhow::Result<()> {
         });
         if !app.quit {
             draw(&mut terminal, &app)?;
+        }
+        if let Some(s) = speakers.as_mut() {
+            s.publish(&app);
         }
     }
     exec.clients.clear();

@@ -7,6 +7,9 @@ pub mod clients;
 pub mod consent;
 pub mod keys;
 pub mod output;
+pub mod overview;
+mod remote;
+pub mod timer;
 pub mod tree;
 
 use std::cell::RefCell;
@@ -47,6 +50,8 @@ pub enum Msg {
     Terminate,
     /// Something happened on built-in client `id`.
     Client(usize, crate::net::ClientEvent),
+    /// A speaker window asked for something (see [`crate::speaker`]).
+    Remote(crate::speaker::protocol::Cmd),
 }
 
 /// Something for the loop to do.
@@ -119,6 +124,13 @@ pub struct App {
     pub gate: Gate,
     /// The consent prompt, while it is open.
     pub consent: Option<consent::ConsentPrompt>,
+    /// The audience screen is blanked (`b`, `.`).
+    pub blank: bool,
+    /// The overview (`o`, `/`), while it is open.
+    pub overview: Option<overview::Overview>,
+    /// The talk timer (pause and reset keys) and the planned length (`--duration`).
+    pub timer: timer::Timer,
+    pub duration: Option<Duration>,
     /// Memoised layouts by (slide index, width); cleared when the deck changes.
     layouts: RefCell<HashMap<(usize, u16), Rc<SlideLayout>>>,
 }
@@ -151,6 +163,10 @@ impl App {
             expose: false,
             gate: Gate::Allowed,
             consent: None,
+            blank: false,
+            overview: None,
+            timer: timer::Timer::running(Duration::ZERO),
+            duration: None,
             layouts: RefCell::new(HashMap::new()),
         }
     }
@@ -190,6 +206,7 @@ impl App {
                 self.update(Msg::Key(key))
             }
             Msg::Key(key) if self.consent.is_some() => self.consent_key(key),
+            Msg::Key(key) if self.overview.is_some() => self.overview_key(key),
             Msg::Key(key) if self.client_focus.is_some() && !self.help => self.client_key(key),
             Msg::Key(key) => match keys::action(key) {
                 Some(action) => self.act(action),
@@ -201,6 +218,7 @@ impl App {
                 }
                 vec![]
             }
+            Msg::Remote(cmd) => self.remote(cmd),
             Msg::Resize(..) => vec![],
             Msg::Tick { talk } => {
                 self.talk_clock = talk;
@@ -337,6 +355,8 @@ impl App {
                 self.quit = true;
                 vec![Effect::Quit]
             }
+            Action::Blank | Action::Overview | Action::Search => self.speaker_action(action),
+            Action::TimerPause | Action::TimerReset => self.speaker_action(action),
             Action::OpenClient => self.open_client(),
             Action::FocusClients => {
                 if self.clients.is_empty() || self.clients_slide != self.slide_number() {

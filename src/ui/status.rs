@@ -91,7 +91,7 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
         KernelState::Ready { python, trio } => format!("py {python} · trio {trio} "),
         KernelState::Unavailable(_) => "no Python: r explains ".to_string(),
     };
-    let time = clock(app.talk_clock.as_secs());
+    let time = clock(app.timer.elapsed(app.talk_clock).as_secs());
     let left_w_needed: usize = left.iter().map(Span::width).sum();
     let mut right = format!("{kernel} ? help  {time} ");
     // On a narrow screen the run state matters more than the interpreter's versions.
