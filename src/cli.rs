@@ -79,6 +79,9 @@ pub enum Cmd {
         /// Keep colours as ANSI escapes.
         #[arg(long)]
         color: bool,
+        /// Print the slide's speaker notes under the frame.
+        #[arg(long)]
+        notes: bool,
         #[arg(long, default_value = "dark")]
         theme: String,
     },
@@ -116,6 +119,13 @@ pub enum Cmd {
         size: String,
         #[command(flatten)]
         exec: Headless,
+    },
+    /// The speaker window: notes, the next slide, timer and demo state; follows the presenter
+    /// of the same deck (start `trio-present DECK` in another terminal) and drives it.
+    Speaker {
+        deck: PathBuf,
+        #[arg(long, default_value = "dark")]
+        theme: String,
     },
     /// Check the Python interpreter and trio; `--install` provisions trio.
     Doctor {
@@ -236,6 +246,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
             width,
             height,
             color,
+            notes,
             theme,
         }) => {
             let deck = load_deck(&deck)?;
@@ -245,8 +256,22 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
             }
             let theme = load_theme(&theme)?;
             let app = App::new(deck, theme, slide);
-            let text = render_frame(&app, width, height, color);
+            let mut text = render_frame(&app, width, height, color);
+            if notes {
+                for note in &app.deck.slides[slide - 1].notes.notes {
+                    text.push_str(&format!("\n--- note ---\n{note}\n"));
+                }
+            }
             std::io::stdout().write_all(text.as_bytes())?;
+            Ok(0)
+        }
+        Some(Cmd::Speaker { deck, theme }) => {
+            let deck = load_deck(&deck)?;
+            let theme = load_theme(&theme)?;
+            if !std::io::IsTerminal::is_terminal(&std::io::stdout()) {
+                return Err(usage("stdout is not a terminal; the speaker window needs one"));
+            }
+            crate::speaker::run::run(deck, theme)?;
             Ok(0)
         }
         Some(Cmd::Run {

@@ -6,3 +6,7 @@
 pub mod protocol;
 pub mod path;
 pub mod server;
+pub mod app;
+pub mod client;
+pub mod pace;
+pub mod run;
