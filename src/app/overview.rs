@@ -126,7 +126,8 @@ fn hit(index: usize, slide: &Slide, words: &[String]) -> Option<Hit> {
         });
     }
     let notes = slide.notes.notes.join("\n");
-    let text = format!("{}\n{}", slide.markdown, notes).to_lowercase();
+    let visible = without_comments(&slide.markdown);
+    let text = format!("{visible}\n{notes}").to_lowercase();
     if !words.iter().all(|w| text.contains(w.as_str())) {
         return None;
     }
@@ -139,10 +140,8 @@ fn hit(index: usize, slide: &Slide, words: &[String]) -> Option<Hit> {
         });
     }
     let first = &words[0];
-    let visible = slide
-        .markdown
+    let visible = visible
         .lines()
-        .filter(|l| !l.trim_start().starts_with("<!--"))
         .find(|l| l.to_lowercase().contains(first.as_str()));
     let (line, in_notes) = match visible {
         Some(l) => (Some(l.trim().to_string()), false),
@@ -161,6 +160,22 @@ fn hit(index: usize, slide: &Slide, words: &[String]) -> Option<Hit> {
     })
 }
 
+/// The markdown without its HTML comments: what the audience can see. Notes must never be
+/// shown as a hit line on the audience screen, so they are cut out here, not filtered by line.
+fn without_comments(markdown: &str) -> String {
+    let mut out = String::new();
+    let mut rest = markdown;
+    while let Some(start) = rest.find("<!--") {
+        out.push_str(&rest[..start]);
+        match rest[start..].find("-->") {
+            Some(end) => rest = &rest[start + end + 3..],
+            None => return out,
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -169,7 +184,7 @@ mod tests {
     fn deck() -> Deck {
         Deck::parse(
             std::path::Path::new("t.md"),
-            "# Intro\n====\n## Nurseries\ntext about tasks\n====\n## Cancel\n<!-- note: mention deadlines -->\n====\n## End\n",
+            "# Intro\n====\n## Nurseries\ntext about tasks\n====\n## Cancel\n<!-- note:\n  mention deadlines\n-->\n====\n## End\n",
         )
         .unwrap()
     }
@@ -189,6 +204,7 @@ mod tests {
         let hits = ov.hits(&deck);
         assert_eq!(hits.len(), 1);
         assert!(hits[0].in_notes);
+        assert_eq!(hits[0].line.as_deref(), Some("mention deadlines"));
         assert_eq!(ov.selected, 2);
         assert_eq!(ov.key(k(KeyCode::Enter), &deck), Outcome::Jump(2));
 

@@ -116,7 +116,7 @@ fn header(s: &Speaker, frame: &mut Frame, area: Rect) {
         Some(r) => {
             left.push(Span::styled(" ● following ", base));
             if r.blank {
-                left.push(Span::styled(" ■ AUDIENCE SCREEN BLANK · b shows it ", alert));
+                left.push(Span::styled(" ■ BLANK (b) ", alert));
             }
             left.push(Span::styled(
                 format!(
