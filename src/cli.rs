@@ -269,7 +269,9 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
             let deck = load_deck(&deck)?;
             let theme = load_theme(&theme)?;
             if !std::io::IsTerminal::is_terminal(&std::io::stdout()) {
-                return Err(usage("stdout is not a terminal; the speaker window needs one"));
+                return Err(usage(
+                    "stdout is not a terminal; the speaker window needs one",
+                ));
             }
             crate::speaker::run::run(deck, theme)?;
             Ok(0)

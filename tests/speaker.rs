@@ -73,11 +73,11 @@ fn navigation_both_ways_blank_and_notes_only_on_the_speaker_window() {
     no_secret(&aud);
 
     // Speaker → audience.
-    let took = spk.key_latency(b"\x1b[C", "visible two", T);
+    let took = Instant::now();
+    spk.send(b"\x1b[C");
     aud.wait_for("2 / 4", T);
-    let aud_took = Instant::now();
+    eprintln!("speaker key → audience screen {:?}", took.elapsed());
     aud.wait_for("visible two", T);
-    eprintln!("speaker key → speaker redraw {took:?} (audience followed within {:?} more)", aud_took.elapsed());
     spk.wait_for("SECRET-TWO draw the diagram", T);
     spk.wait_for("notes · slide 2", T);
     no_secret(&aud);
@@ -213,7 +213,10 @@ fn run_and_stop_from_the_speaker_window() {
     spk.send(b"\x03");
     assert!(spk.wait_exit(T).success());
     std::thread::sleep(Duration::from_millis(200));
-    assert!(aud.child.try_wait().unwrap().is_none(), "the presenter still runs");
+    assert!(
+        aud.child.try_wait().unwrap().is_none(),
+        "the presenter still runs"
+    );
     aud.send(b"q");
     assert!(aud.wait_exit(T).success());
 }

@@ -167,7 +167,8 @@ mod tests {
 
     #[test]
     fn comments_in_code_are_not_notes_and_plain_comments_are_ignored() {
-        let md = "```html\n<!-- note: code -->\n```\n<!-- just a comment -->\n<!-- time: 1m30s -->\n";
+        let md =
+            "```html\n<!-- note: code -->\n```\n<!-- just a comment -->\n<!-- time: 1m30s -->\n";
         let n = extract(md);
         assert!(n.notes.is_empty(), "{n:?}");
         assert_eq!(n.budget, Some(Duration::from_secs(90)));

@@ -97,7 +97,10 @@ impl Speaker {
                 vec![]
             }
             SMsg::State(state) => {
-                let index = state.slide.saturating_sub(1).min(self.deck.slides.len() - 1);
+                let index = state
+                    .slide
+                    .saturating_sub(1)
+                    .min(self.deck.slides.len() - 1);
                 self.show(index);
                 if state.total != self.deck.slides.len() {
                     self.notice = Some(format!(
@@ -105,7 +108,11 @@ impl Speaker {
                         state.total,
                         self.deck.slides.len()
                     ));
-                } else if self.notice.as_deref().is_some_and(|n| n.starts_with("the presenter's deck")) {
+                } else if self
+                    .notice
+                    .as_deref()
+                    .is_some_and(|n| n.starts_with("the presenter's deck"))
+                {
                     self.notice = None;
                 }
                 self.remote = Some(*state);
@@ -242,7 +249,6 @@ impl Speaker {
         }
     }
 }
-
 
 #[cfg(test)]
 mod tests {

@@ -3,10 +3,10 @@
 //! ([`server`]), the window's connection that reconnects by itself ([`client`]), the messages
 //! ([`protocol`]), the window's own state ([`app`]) and its event loop ([`run`]).
 
-pub mod protocol;
-pub mod path;
-pub mod server;
 pub mod app;
 pub mod client;
 pub mod pace;
+pub mod path;
+pub mod protocol;
 pub mod run;
+pub mod server;

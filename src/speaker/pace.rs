@@ -42,7 +42,10 @@ pub fn pace(deck: &Deck, current: usize, elapsed: u64, duration: Option<u64>) ->
         None => return None,
     };
     let free = budgets.iter().filter(|b| b.is_none()).count() as u64;
-    let share = total.saturating_sub(budgeted).checked_div(free).unwrap_or(0);
+    let share = total
+        .saturating_sub(budgeted)
+        .checked_div(free)
+        .unwrap_or(0);
     let allot: Vec<u64> = budgets.iter().map(|b| b.unwrap_or(share)).collect();
     let start: u64 = allot.iter().take(current).sum();
     let end = start + allot.get(current).copied().unwrap_or(0);

@@ -104,4 +104,3 @@ fn spawn_signals(tx: mpsc::Sender<SMsg>) -> std::io::Result<()> {
     });
     Ok(())
 }
-

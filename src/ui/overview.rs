@@ -27,10 +27,9 @@ pub fn draw(
         .border_style(Style::default().fg(theme.accent))
         .title(" overview · / search · ↑↓ Enter jumps · Esc closes ");
     frame.render_widget(Clear, area);
-    frame.buffer_mut().set_style(
-        area,
-        Style::default().bg(theme.background).fg(theme.text),
-    );
+    frame
+        .buffer_mut()
+        .set_style(area, Style::default().bg(theme.background).fg(theme.text));
     let inner = block.inner(area);
     frame.render_widget(block, area);
     if inner.height < 2 || inner.width < 10 {
@@ -51,7 +50,10 @@ pub fn draw(
         ])
     } else {
         Line::styled(
-            format!(" {} slides · / searches slide text and notes", deck.slides.len()),
+            format!(
+                " {} slides · / searches slide text and notes",
+                deck.slides.len()
+            ),
             dim,
         )
     };
@@ -75,7 +77,11 @@ pub fn draw(
             style = style.add_modifier(Modifier::REVERSED);
         }
         let title = slide.title();
-        let title = if title.is_empty() { "(empty)".into() } else { title };
+        let title = if title.is_empty() {
+            "(empty)".into()
+        } else {
+            title
+        };
         rows.push(Line::from(vec![
             Span::styled(format!("{mark}{:>4}  ", slide.number), style),
             Span::styled(exec, accent),
@@ -94,7 +100,10 @@ pub fn draw(
         ..inner
     };
     if hits.is_empty() {
-        frame.render_widget(Paragraph::new(Line::styled("  no slide matches", dim)), list);
+        frame.render_widget(
+            Paragraph::new(Line::styled("  no slide matches", dim)),
+            list,
+        );
         return;
     }
     let h = list.height as usize;
@@ -109,4 +118,35 @@ pub fn draw(
         Paragraph::new(rows.into_iter().skip(offset).take(h).collect::<Vec<_>>()),
         list,
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::app::overview::Overview;
+    use crate::app::App;
+    use crate::deck::Deck;
+    use crate::theme::Theme;
+
+    #[test]
+    fn audience_overview_with_a_search_that_matches_a_note() {
+        let deck = Deck::parse(
+            std::path::Path::new("t.md"),
+            "# Intro\n====\n## Nurseries\ntext about tasks\n====\n## Cancel\n```exec\nprint(1)\n```\n<!-- note: mention SECRET deadlines -->\n====\n## End\n",
+        )
+        .unwrap();
+        let mut app = App::new(deck, Theme::load("dark").unwrap().without_color(), 2);
+        app.overview = Some(Overview::new(1, false));
+        let all = crate::cli::render_frame(&app, 80, 16, false);
+        insta::assert_snapshot!("overview_all_80x16", all);
+        let mut ov = Overview::new(1, true);
+        ov.query = "deadlines".into();
+        ov.selected = 2;
+        app.overview = Some(ov);
+        let found = crate::cli::render_frame(&app, 80, 16, false);
+        assert!(
+            found.contains("Cancel") && !found.contains("SECRET"),
+            "{found}"
+        );
+        insta::assert_snapshot!("overview_search_80x16", found);
+    }
 }

@@ -114,7 +114,12 @@ fn header(s: &Speaker, frame: &mut Frame, area: Rect) {
             base.add_modifier(Modifier::ITALIC),
         )),
         Some(r) => {
-            left.push(Span::styled(" ● following ", base));
+            let following = if area.width >= 100 {
+                " ● following "
+            } else {
+                " ● "
+            };
+            left.push(Span::styled(following, base));
             if r.blank {
                 left.push(Span::styled(" ■ BLANK (b) ", alert));
             }
@@ -122,7 +127,9 @@ fn header(s: &Speaker, frame: &mut Frame, area: Rect) {
                 format!(
                     " ⏱ {}{}{} ",
                     clock(r.timer_s),
-                    r.duration_s.map(|d| format!(" / {}", clock(d))).unwrap_or_default(),
+                    r.duration_s
+                        .map(|d| format!(" / {}", clock(d)))
+                        .unwrap_or_default(),
                     if r.paused { " paused" } else { "" }
                 ),
                 bold,
@@ -147,10 +154,13 @@ fn header(s: &Speaker, frame: &mut Frame, area: Rect) {
         }
     }
     frame.buffer_mut().set_style(area, base);
-    frame.render_widget(Paragraph::new(Line::from(left)), area);
     let wall = format!(" {} ", s.wall);
     let w = wall.chars().count() as u16;
-    if w < area.width {
+    let used: usize = left.iter().map(Span::width).sum();
+    // The talk's own clock and pace matter more than the time of day: it goes when short.
+    let fits = used + w as usize <= area.width as usize;
+    frame.render_widget(Paragraph::new(Line::from(left)), area);
+    if fits {
         let r = Rect::new(area.x + area.width - w, area.y, w, 1);
         frame.render_widget(Paragraph::new(Span::styled(wall, bold)), r);
     }
@@ -298,7 +308,11 @@ fn demo(s: &Speaker, frame: &mut Frame, area: Rect) {
 }
 
 fn help(s: &Speaker, frame: &mut Frame, area: Rect) {
-    let key_w = HELP.iter().map(|(k, _)| k.chars().count()).max().unwrap_or(0);
+    let key_w = HELP
+        .iter()
+        .map(|(k, _)| k.chars().count())
+        .max()
+        .unwrap_or(0);
     let lines: Vec<Line<'static>> = HELP
         .iter()
         .map(|(k, what)| {
@@ -313,5 +327,66 @@ fn help(s: &Speaker, frame: &mut Frame, area: Rect) {
             ])
         })
         .collect();
-    super::overlay(&s.theme, frame, area, " speaker keys · any key closes ", lines, 0);
+    super::overlay(
+        &s.theme,
+        frame,
+        area,
+        " speaker keys · any key closes ",
+        lines,
+        0,
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::deck::Deck;
+    use crate::speaker::app::Speaker;
+    use crate::speaker::protocol::{RunState, State};
+    use crate::theme::Theme;
+    use ratatui::backend::TestBackend;
+    use ratatui::Terminal;
+
+    const DECK: &str = "# Talk\n\nhello\n<!-- time: 2m -->\n====\n## Demo\n```exec\nimport trio\nasync def main():\n    print('tick')\n```\n<!-- note: Press **r**; it prints one tick.\n\n- then explain cancel scopes -->\n====\n## Questions\n\nThank you!\n";
+
+    fn text(s: &Speaker, w: u16, h: u16) -> String {
+        let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
+        t.draw(|f| super::draw(s, f)).unwrap();
+        crate::ui::buffer_text(t.backend().buffer(), false)
+    }
+
+    fn speaker() -> Speaker {
+        let deck = Deck::parse(std::path::Path::new("talk.md"), DECK).unwrap();
+        let theme = Theme::load("dark").unwrap().without_color();
+        let mut s = Speaker::new(deck, theme);
+        s.wall = "14:05:09".into();
+        s
+    }
+
+    #[test]
+    fn following_a_running_demo() {
+        let mut s = speaker();
+        s.update(crate::speaker::app::SMsg::State(Box::new(State {
+            slide: 2,
+            total: 3,
+            blank: true,
+            timer_s: 185,
+            paused: false,
+            duration_s: Some(600),
+            consent: false,
+            notice: None,
+            run: Some(RunState {
+                status: "running".into(),
+                secs: 2.1,
+                lines: vec!["  0.01  main()  tick".into()],
+            }),
+        })));
+        insta::assert_snapshot!("speaker_running_100x30", text(&s, 100, 30));
+        insta::assert_snapshot!("speaker_running_80x24", text(&s, 80, 24));
+    }
+
+    #[test]
+    fn waiting_for_the_presenter() {
+        let s = speaker();
+        insta::assert_snapshot!("speaker_waiting_100x30", text(&s, 100, 30));
+    }
 }
