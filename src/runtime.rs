@@ -68,9 +68,9 @@ pub fn present(deck: Deck, theme: Theme, opts: Options) -> anyhow::Result<()> {
     app.duration = opts.duration;
     // Speaker windows are a convenience: a presenter that cannot offer them still presents.
     let mut speakers = match crate::speaker::server::Server::start(&deck_path, tx.clone()) {
-        Ok(s) => Some(s),
+        Ok(s) => s,
         Err(why) => {
-            app.notice = Some(why);
+            app.notice = app.notice.take().or(Some(why));
             None
         }
     };

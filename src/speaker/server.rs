@@ -34,17 +34,16 @@ pub struct Server {
 }
 
 impl Server {
-    /// Listens for speaker windows of `deck`. Fails (with a sentence for the status bar) when
-    /// another presenter of the same deck is already listening.
-    pub fn start(deck: &Path, tx: mpsc::Sender<Msg>) -> Result<Server, String> {
+    /// Listens for speaker windows of `deck`. `None` when another presenter of the same deck
+    /// already does (a rehearsal copy, a test): the windows stay with the first one, and this
+    /// presenter says nothing about it, since its status bar is for the talk.
+    pub fn start(deck: &Path, tx: mpsc::Sender<Msg>) -> Result<Option<Server>, String> {
         let path = super::path::socket_for(deck)?;
         let listener = match UnixListener::bind(&path) {
             Ok(l) => l,
             Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => {
                 if UnixStream::connect(&path).is_ok() {
-                    return Err(
-                        "another presenter of this deck has the speaker windows".to_string()
-                    );
+                    return Ok(None);
                 }
                 // Left behind by a presenter that was killed.
                 let _ = std::fs::remove_file(&path);
@@ -60,11 +59,11 @@ impl Server {
             .name("speaker-accept".into())
             .spawn(move || accept(listener, accepted, tx))
             .map_err(|e| e.to_string())?;
-        Ok(Server {
+        Ok(Some(Server {
             path,
             conns,
             last: String::new(),
-        })
+        }))
     }
 
     /// Sends the app's state to every window if it changed, and to new windows anyway.
