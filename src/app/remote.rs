@@ -60,3 +60,32 @@ impl App {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::app::Msg;
+
+    #[test]
+    fn a_speaker_window_navigates_blanks_but_never_quits_the_presenter() {
+        let deck = crate::deck::Deck::parse(std::path::Path::new("t.md"), "a\n====\nb\n====\nc\n")
+            .unwrap();
+        let mut app = App::new(deck, crate::theme::Theme::load("dark").unwrap(), 1);
+        app.update(Msg::Remote(Cmd::Act {
+            action: Action::Next,
+        }));
+        assert_eq!(app.current, 1);
+        app.update(Msg::Remote(Cmd::Go { slide: 3 }));
+        assert_eq!(app.current, 2);
+        app.update(Msg::Remote(Cmd::Go { slide: 99 }));
+        assert_eq!(app.current, 2);
+        app.update(Msg::Remote(Cmd::Act {
+            action: Action::Blank,
+        }));
+        assert!(app.blank);
+        for action in [Action::Quit, Action::Interrupt, Action::OpenClient] {
+            assert!(app.update(Msg::Remote(Cmd::Act { action })).is_empty());
+        }
+        assert!(!app.quit);
+    }
+}
