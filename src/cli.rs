@@ -36,8 +36,16 @@ pub struct PresentArgs {
     /// Run nothing live: exec slides play their recorded rehearsal (see `recordings`).
     #[arg(long)]
     pub offline: bool,
+    /// Planned length of the talk (e.g. 30m, 1h, 45m30s): the speaker window paces it.
+    #[arg(long, value_parser = parse_duration)]
+    pub duration: Option<std::time::Duration>,
     #[command(flatten)]
     pub common: Common,
+}
+
+fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    crate::deck::notes::parse_duration(text)
+        .ok_or_else(|| format!("{text:?} is not a duration; write e.g. 30m, 1h or 45m30s"))
 }
 
 /// Options shared by every command that shows or runs slides.
@@ -74,6 +82,9 @@ pub enum Cmd {
         /// Keep colours as ANSI escapes.
         #[arg(long)]
         color: bool,
+        /// Print the slide's speaker notes under the frame.
+        #[arg(long)]
+        notes: bool,
         #[arg(long, default_value = "dark")]
         theme: String,
     },
@@ -143,6 +154,14 @@ pub enum Cmd {
         /// Terminal size of the cast.
         #[arg(long, default_value = "100x30")]
         size: String,
+        /// Theme of the frames: dark, light, high-contrast, or a .toml file.
+        #[arg(long, default_value = "dark")]
+        theme: String,
+    },
+    /// The speaker window: notes, the next slide, timer and demo state; follows the presenter
+    /// of the same deck (start `trio-present DECK` in another terminal) and drives it.
+    Speaker {
+        deck: PathBuf,
         #[arg(long, default_value = "dark")]
         theme: String,
     },
@@ -265,6 +284,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
             width,
             height,
             color,
+            notes,
             theme,
         }) => {
             let deck = load_deck(&deck)?;
@@ -274,8 +294,24 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
             }
             let theme = load_theme(&theme)?;
             let app = App::new(deck, theme, slide);
-            let text = render_frame(&app, width, height, color);
+            let mut text = render_frame(&app, width, height, color);
+            if notes {
+                for note in &app.deck.slides[slide - 1].notes.notes {
+                    text.push_str(&format!("\n--- note ---\n{note}\n"));
+                }
+            }
             std::io::stdout().write_all(text.as_bytes())?;
+            Ok(0)
+        }
+        Some(Cmd::Speaker { deck, theme }) => {
+            let deck = load_deck(&deck)?;
+            let theme = load_theme(&theme)?;
+            if !std::io::IsTerminal::is_terminal(&std::io::stdout()) {
+                return Err(usage(
+                    "stdout is not a terminal; the speaker window needs one",
+                ));
+            }
+            crate::speaker::run::run(deck, theme)?;
             Ok(0)
         }
         Some(Cmd::Run {
@@ -408,6 +444,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
                 trust: cli.present.common.trust,
                 no_exec: cli.present.common.no_exec,
                 offline: cli.present.offline,
+                duration: cli.present.duration,
             };
             crate::runtime::present(deck, theme, opts)?;
             Ok(0)

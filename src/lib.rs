@@ -18,6 +18,7 @@ pub mod net;
 pub mod record;
 pub mod render;
 pub mod runtime;
+pub mod speaker;
 pub mod terminal;
 pub mod theme;
 pub mod ui;

@@ -33,6 +33,8 @@ pub struct Options {
     pub no_exec: bool,
     /// Run nothing live: exec slides play their recordings (`--offline`).
     pub offline: bool,
+    /// The planned length of the talk (`--duration`), for the speaker window's pacing.
+    pub duration: Option<Duration>,
 }
 
 /// Start-up work that the first slide does not need (finding Python, warming a spare,
@@ -74,6 +76,15 @@ pub fn present(deck: Deck, theme: Theme, opts: Options) -> anyhow::Result<()> {
         let _ = kernel_tx.send(Msg::Kernel(m));
     }));
     app.expose = opts.expose;
+    app.duration = opts.duration;
+    // Speaker windows are a convenience: a presenter that cannot offer them still presents.
+    let mut speakers = match crate::speaker::server::Server::start(&deck_path, tx.clone()) {
+        Ok(s) => s,
+        Err(why) => {
+            app.notice = app.notice.take().or(Some(why));
+            None
+        }
+    };
     let mut exec = Executor {
         pool,
         pending: None,
@@ -166,6 +177,9 @@ pub fn present(deck: Deck, theme: Theme, opts: Options) -> anyhow::Result<()> {
         });
         if !app.quit {
             draw(&mut terminal, &app)?;
+        }
+        if let Some(s) = speakers.as_mut() {
+            s.publish(&app);
         }
     }
     exec.clients.clear();

@@ -4,7 +4,7 @@
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 /// Everything the speaker can ask for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Action {
     Next,
     Prev,
@@ -34,6 +34,14 @@ pub enum Action {
     OpenClient,
     /// Type into the client panes (Tab).
     FocusClients,
+    /// Blank the audience screen, or bring it back (`b`, `.`).
+    Blank,
+    /// The overview of all slides (`o`), or straight into its search (`/`).
+    Overview,
+    Search,
+    /// Pause or resume the talk timer; reset it to zero.
+    TimerPause,
+    TimerReset,
     Quit,
 }
 
@@ -61,6 +69,10 @@ pub const HELP: &[(&str, &str)] = &[
     ("Tab", "type into the clients / next client"),
     ("in a client: Enter", "send the line; Ctrl-d sends EOF"),
     ("in a client: Ctrl-w / Esc", "close it / back to the slides"),
+    ("b .", "blank the screen / bring it back"),
+    ("o", "overview of all slides (Enter jumps)"),
+    ("/", "search slide text and notes"),
+    ("s / S", "pause or resume / reset the talk timer"),
     ("?", "this help"),
     ("q (Ctrl-c when idle)", "quit"),
 ];
@@ -93,6 +105,11 @@ pub fn action(key: KeyEvent) -> Option<Action> {
         KeyCode::Char('v') => Action::ToggleTimeline,
         KeyCode::Char('c') => Action::OpenClient,
         KeyCode::Tab => Action::FocusClients,
+        KeyCode::Char('b' | '.') => Action::Blank,
+        KeyCode::Char('o') => Action::Overview,
+        KeyCode::Char('/') => Action::Search,
+        KeyCode::Char('s') => Action::TimerPause,
+        KeyCode::Char('S') => Action::TimerReset,
         KeyCode::Char('q') => Action::Quit,
         _ => return None,
     })

@@ -7,6 +7,9 @@ pub mod clients;
 pub mod consent;
 pub mod keys;
 pub mod output;
+pub mod overview;
+mod remote;
+pub mod timer;
 pub mod tree;
 
 use std::cell::RefCell;
@@ -49,6 +52,8 @@ pub enum Msg {
     Notice(String),
     /// Something happened on built-in client `id`.
     Client(usize, crate::net::ClientEvent),
+    /// A speaker window asked for something (see [`crate::speaker`]).
+    Remote(crate::speaker::protocol::Cmd),
 }
 
 /// Something for the loop to do.
@@ -130,6 +135,13 @@ pub struct App {
     pub offline: bool,
     /// The slide whose recording of changed code was offered (`R` again plays it).
     pub replay_offer: Option<usize>,
+    /// The audience screen is blanked (`b`, `.`).
+    pub blank: bool,
+    /// The overview (`o`, `/`), while it is open.
+    pub overview: Option<overview::Overview>,
+    /// The talk timer (pause and reset keys) and the planned length (`--duration`).
+    pub timer: timer::Timer,
+    pub duration: Option<Duration>,
     /// Memoised layouts by (slide index, width); cleared when the deck changes.
     layouts: RefCell<HashMap<(usize, u16), Rc<SlideLayout>>>,
 }
@@ -164,6 +176,10 @@ impl App {
             consent: None,
             offline: false,
             replay_offer: None,
+            blank: false,
+            overview: None,
+            timer: timer::Timer::running(Duration::ZERO),
+            duration: None,
             layouts: RefCell::new(HashMap::new()),
         }
     }
@@ -203,6 +219,7 @@ impl App {
                 self.update(Msg::Key(key))
             }
             Msg::Key(key) if self.consent.is_some() => self.consent_key(key),
+            Msg::Key(key) if self.overview.is_some() => self.overview_key(key),
             Msg::Key(key) if self.client_focus.is_some() && !self.help => self.client_key(key),
             Msg::Key(key) => match keys::action(key) {
                 Some(action) => self.act(action),
@@ -214,6 +231,7 @@ impl App {
                 }
                 vec![]
             }
+            Msg::Remote(cmd) => self.remote(cmd),
             Msg::Resize(..) => vec![],
             Msg::Tick { talk } => {
                 self.talk_clock = talk;
@@ -355,6 +373,8 @@ impl App {
                 self.quit = true;
                 vec![Effect::Quit]
             }
+            Action::Blank | Action::Overview | Action::Search => self.speaker_action(action),
+            Action::TimerPause | Action::TimerReset => self.speaker_action(action),
             Action::OpenClient => self.open_client(),
             Action::FocusClients => {
                 if self.clients.is_empty() || self.clients_slide != self.slide_number() {

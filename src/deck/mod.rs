@@ -2,6 +2,7 @@
 //! (exec / hidden / display) and located (slide, source line). Loading reads and validates the
 //! file; splitting happens before any markdown parsing so that `====` is never a setext heading.
 
+pub mod notes;
 mod split;
 
 use std::path::{Path, PathBuf};
@@ -66,12 +67,28 @@ pub struct Slide {
     /// 1-based deck line where the slide's text starts.
     pub first_line: usize,
     pub blocks: Vec<CodeBlock>,
+    /// Speaker notes and time budget (see [`notes`]); never shown to the audience.
+    pub notes: notes::SlideNotes,
 }
 
 impl Slide {
     /// Whether the slide has something to run of its own.
     pub fn is_exec(&self) -> bool {
         self.blocks.iter().any(|b| b.kind.runs())
+    }
+
+    /// The slide's title (its first heading) or else its first line of text, for the overview
+    /// and the speaker's "next" preview.
+    pub fn title(&self) -> String {
+        first_heading(&self.markdown)
+            .or_else(|| {
+                self.markdown
+                    .lines()
+                    .map(str::trim)
+                    .find(|l| !l.is_empty() && !l.starts_with("<!--") && !l.starts_with("```"))
+                    .map(|l| l.trim_start_matches(['#', '>', '-', '*', ' ']).to_string())
+            })
+            .unwrap_or_default()
     }
 }
 
@@ -168,6 +185,28 @@ fn first_h1(markdown: &str) -> Option<String> {
                 return (!t.is_empty()).then_some(t);
             }
             Event::Text(t) | Event::Code(t) if in_h1 => text.push_str(&t),
+            _ => {}
+        }
+    }
+    None
+}
+
+/// The text of the first heading of any level, if the markdown has one outside code.
+fn first_heading(markdown: &str) -> Option<String> {
+    use pulldown_cmark::{Event, Parser, Tag, TagEnd};
+    let mut inside = false;
+    let mut text = String::new();
+    for ev in Parser::new(markdown) {
+        match ev {
+            Event::Start(Tag::Heading { .. }) => inside = true,
+            Event::End(TagEnd::Heading(_)) => {
+                let t = text.trim().to_string();
+                if !t.is_empty() {
+                    return Some(t);
+                }
+                inside = false;
+            }
+            Event::Text(t) | Event::Code(t) if inside => text.push_str(&t),
             _ => {}
         }
     }

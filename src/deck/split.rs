@@ -79,9 +79,11 @@ pub fn split_slides(text: &str) -> (Vec<Slide>, Vec<String>) {
                 }
             }
             None if is_separator(line) => {
+                let markdown = std::mem::take(&mut markdown);
                 slides.push(Slide {
                     number: slide_no,
-                    markdown: std::mem::take(&mut markdown),
+                    notes: super::notes::extract(&markdown),
+                    markdown,
                     first_line,
                     blocks: std::mem::take(&mut blocks),
                 });
@@ -127,6 +129,7 @@ pub fn split_slides(text: &str) -> (Vec<Slide>, Vec<String>) {
     }
     slides.push(Slide {
         number: slide_no,
+        notes: super::notes::extract(&markdown),
         markdown,
         first_line,
         blocks,

@@ -6,8 +6,10 @@ mod clients;
 mod consent;
 mod help;
 mod output;
+pub(crate) mod overview;
 mod panels;
-mod status;
+pub mod speaker;
+pub(crate) mod status;
 mod text;
 mod timeline;
 mod tree;
@@ -36,6 +38,16 @@ pub fn draw(app: &App, frame: &mut Frame) {
     }
     let base = Style::default().bg(app.theme.background).fg(app.theme.text);
     frame.buffer_mut().set_style(area, base);
+    // Blanked: the room sees an empty screen; only the speaker's own overlays may show.
+    if app.blank {
+        if app.help {
+            help::draw(app, frame, area);
+        }
+        if let Some(prompt) = &app.consent {
+            consent::draw(app, prompt, frame, area);
+        }
+        return;
+    }
     let [main, bar] = Layout::vertical([Constraint::Min(1), Constraint::Length(1)]).areas(area);
     status::draw(app, frame, bar);
 
@@ -54,6 +66,9 @@ pub fn draw(app: &App, frame: &mut Frame) {
             }
             panels::draw(app, out, frame, out_area);
         }
+    }
+    if let Some(ov) = &app.overview {
+        overview::draw(&app.theme, &app.deck, ov, app.current, false, frame, main);
     }
     if app.help {
         help::draw(app, frame, area);

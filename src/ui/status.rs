@@ -101,7 +101,7 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
         KernelState::Unavailable(_) if app.offline => "offline: r plays recordings ".to_string(),
         KernelState::Unavailable(_) => "no Python: r plays a recording ".to_string(),
     };
-    let time = clock(app.talk_clock.as_secs());
+    let time = clock(app.timer.elapsed(app.talk_clock).as_secs());
     let left_w_needed: usize = left.iter().map(Span::width).sum();
     let mut right = format!("{kernel} ? help  {time} ");
     // On a narrow screen the run state matters more than the interpreter's versions.
