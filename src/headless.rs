@@ -5,13 +5,13 @@
 
 use std::io::Write;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 
 use crate::app::output::{OutLine, RunOutput, RunStatus, Source};
 use crate::deck::Deck;
-use crate::kernel::pool::STOP_GRACE;
+use crate::kernel::drive;
 use crate::kernel::process::{ChildMsg, Interp};
 use crate::kernel::protocol;
 use crate::kernel::python;
@@ -33,11 +33,17 @@ enum Feed {
     Replay(crate::record::replay::Player),
 }
 
-impl Feed {
+impl drive::Feed for Feed {
     fn stop(&self) {
         match self {
-            Feed::Live(child) => child.stop(STOP_GRACE),
+            Feed::Live(child) => drive::Feed::stop(child),
             Feed::Replay(p) => p.stop(),
+        }
+    }
+
+    fn kill(&self) {
+        if let Feed::Live(child) = self {
+            child.kill();
         }
     }
 }
@@ -140,59 +146,55 @@ fn follow(
     stdout: &mut impl Write,
     args: &RunArgs,
     rx: mpsc::Receiver<ChildMsg>,
-    child: Feed,
+    feed: Feed,
     recorder: Option<&crate::record::recorder::Recorder>,
 ) -> anyhow::Result<i32> {
     let interrupted = Arc::new(AtomicBool::new(false));
     signal_hook::flag::register(signal_hook::consts::SIGINT, interrupted.clone())?;
     signal_hook::flag::register(signal_hook::consts::SIGTERM, interrupted.clone())?;
-    let started = Instant::now();
-    let deadline = args.timeout.map(|s| started + Duration::from_secs_f64(s));
-
     let mut out = RunOutput::new(args.slide, 1);
     let mut printed = 0usize;
-    let mut stopping: Option<i32> = None;
-    loop {
-        match rx.recv_timeout(Duration::from_millis(50)) {
-            Ok(msg) => {
-                if args.json {
-                    print_json(stdout, &msg)?;
-                }
-                let exited = matches!(msg, ChildMsg::Exited { .. });
-                out.apply(&msg);
-                if !args.json {
-                    printed = print_new(stdout, &out, printed)?;
-                }
-                if exited {
-                    break;
-                }
+    // Both the printing and the stop note write to stdout, in order.
+    let stdout = std::cell::RefCell::new(stdout);
+    let ended = drive::drive(
+        |wait| drive::from_channel(&rx, wait),
+        &feed,
+        &mut out,
+        Instant::now(),
+        drive::Limits {
+            timeout: args.timeout.map(Duration::from_secs_f64),
+            interrupted: &interrupted,
+        },
+        |msg, out| -> std::io::Result<()> {
+            let mut w = stdout.borrow_mut();
+            if args.json {
+                print_json(&mut *w, msg)
+            } else {
+                printed = print_new(&mut *w, out, printed)?;
+                Ok(())
             }
-            Err(mpsc::RecvTimeoutError::Timeout) => {}
-            Err(mpsc::RecvTimeoutError::Disconnected) => break,
-        }
-        if stopping.is_none() {
-            if interrupted.load(Ordering::SeqCst) {
-                stopping = Some(130);
-            } else if deadline.is_some_and(|d| Instant::now() >= d) {
-                stopping = Some(124);
-                let text = format!("timeout after {} s: stopping", args.timeout.unwrap_or(0.0));
-                say(stdout, args.json, &text)?;
+        },
+        |_, _| false,
+        |why| {
+            if let Some(r) = recorder {
+                r.stopping(1);
             }
-            if stopping.is_some() {
-                out.stop_requested = true;
-                if let Some(r) = recorder {
-                    r.stopping(1);
+            match why {
+                drive::Stop::Timeout => {
+                    let text = format!("timeout after {} s: stopping", args.timeout.unwrap_or(0.0));
+                    say(&mut *stdout.borrow_mut(), args.json, &text)
                 }
-                child.stop();
+                _ => Ok(()),
             }
-        }
-    }
-    stdout.flush()?;
+        },
+    )?;
+    stdout.borrow_mut().flush()?;
     if let Some(r) = recorder {
         r.flush(Duration::from_secs(2));
     }
-    Ok(match (stopping, &out.status) {
-        (Some(code), _) => code,
+    Ok(match (ended.stopped.map(|s| s.0), &out.status) {
+        (Some(drive::Stop::Timeout), _) => 124,
+        (Some(_), _) => 130,
         (None, RunStatus::Ok) => 0,
         (None, RunStatus::Stopped) => 130,
         _ => 1,

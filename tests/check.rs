@@ -267,14 +267,24 @@ fn check_needs_trust_or_approval_and_good_arguments() {
 fn ctrl_c_stops_the_check_and_reports_what_was_found() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("deck.md");
-    let long = "```exec\nimport trio\nasync def main():\n    print('started', flush=True)\n    await trio.sleep(100)\n```\n";
+    // The slide leaves a file when it runs: Ctrl-C comes once check is surely running it,
+    // not after a guessed delay that races check's own start-up.
+    let mark = dir.path().join("started");
+    let long = format!(
+        "```exec\nimport trio\nasync def main():\n    open({:?}, 'w').close()\n    await trio.sleep(100)\n```\n",
+        mark.to_str().unwrap()
+    );
     std::fs::write(&path, format!("# d\n====\n{long}====\n{long}")).unwrap();
     let child = Command::new(BIN)
         .args(["check", "--trust", path.to_str().unwrap()])
         .stdout(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_millis(1500));
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while !mark.exists() {
+        assert!(std::time::Instant::now() < deadline, "slide 2 never ran");
+        std::thread::sleep(Duration::from_millis(10));
+    }
     unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
     let out = child.wait_with_output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);

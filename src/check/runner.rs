@@ -13,6 +13,7 @@ use serde::Serialize;
 
 use crate::app::output::{RunOutput, RunStatus, Source};
 use crate::deck::Deck;
+use crate::kernel::drive;
 use crate::kernel::pool::STOP_GRACE;
 use crate::kernel::process::{ChildMsg, Interp};
 use crate::kernel::protocol::{self, Event};
@@ -125,14 +126,6 @@ pub fn run_slides(
     Ok(results)
 }
 
-/// Why the runner stopped a run itself.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Stopped {
-    Healthy,
-    Timeout,
-    Interrupted,
-}
-
 /// Follows one run to its verdict; returns once its interpreter has exited.
 fn watch(
     deck: &Deck,
@@ -144,77 +137,59 @@ fn watch(
 ) -> SlideResult {
     let mut out = RunOutput::new(slide, child.id);
     // The first error's traceback, and the slide whose code raised it when that was set-up.
-    let mut traceback: Option<String> = None;
-    let mut setup_of: Option<usize> = None;
+    // (Shared by the message hook, which fills it, and the stop rule, which reads it.)
+    let first_error: std::cell::RefCell<Option<(String, Option<usize>)>> = Default::default();
     let mut listening_since: Option<Instant> = None;
-    let mut stopped: Option<(Stopped, Instant)> = None;
-    let mut verdict_at: Option<f64> = None;
-    loop {
-        match rx.recv_timeout(Duration::from_millis(10)) {
-            Ok((id, msg)) if id == child.id => {
-                for ev in events(&msg) {
-                    if let Event::Error {
-                        traceback: tb,
-                        setup,
-                        slide,
-                        ..
-                    } = ev
-                    {
-                        if traceback.is_none() {
-                            traceback = Some(tb.clone());
-                            setup_of = setup.then_some(*slide);
-                        }
-                    }
-                }
-                let exited = matches!(msg, ChildMsg::Exited { .. });
-                out.apply(&msg);
-                if exited {
-                    break;
-                }
-            }
-            Ok(_) | Err(mpsc::RecvTimeoutError::Timeout) => {}
-            Err(mpsc::RecvTimeoutError::Disconnected) => break,
-        }
-        let now = Instant::now();
-        if listening_since.is_none() && !out.listeners.is_empty() {
-            listening_since = Some(now);
-        }
-        match stopped {
-            None => {
-                let why = if listening_since.is_some_and(|t| now - t >= LISTEN_HEALTHY)
-                    && !out.status.is_over()
-                    && traceback.is_none()
+    let ended = drive::drive(
+        |wait| drive::from_shared(rx, child.id, wait),
+        child,
+        &mut out,
+        started,
+        drive::Limits {
+            timeout: Some(settings.timeout),
+            interrupted: &settings.interrupted,
+        },
+        |msg, _| -> Result<(), std::convert::Infallible> {
+            for ev in events(msg) {
+                if let Event::Error {
+                    traceback: tb,
+                    setup,
+                    slide,
+                    ..
+                } = ev
                 {
-                    Some(Stopped::Healthy)
-                } else if settings.interrupted.load(Ordering::SeqCst) {
-                    Some(Stopped::Interrupted)
-                } else if now - started >= settings.timeout {
-                    Some(Stopped::Timeout)
-                } else {
-                    None
-                };
-                if let Some(why) = why {
-                    verdict_at = Some(started.elapsed().as_secs_f64());
-                    out.stop_requested = true;
-                    if let Some(r) = &settings.recorder {
-                        r.stopping(child.id);
-                    }
-                    child.stop(STOP_GRACE);
-                    stopped = Some((why, now));
+                    first_error
+                        .borrow_mut()
+                        .get_or_insert_with(|| (tb.clone(), setup.then_some(*slide)));
                 }
             }
-            // The stop escalates to SIGKILL after STOP_GRACE; this only guards against a
-            // child that cannot even be killed.
-            Some((_, at)) if now - at > STOP_GRACE * 5 => {
-                child.kill();
-                break;
+            Ok(())
+        },
+        // A server is judged healthy once it has listened for LISTEN_HEALTHY without failing.
+        |out, now| {
+            if listening_since.is_none() && !out.listeners.is_empty() {
+                listening_since = Some(now);
             }
-            Some(_) => {}
-        }
-    }
+            listening_since.is_some_and(|t| now - t >= LISTEN_HEALTHY)
+                && !out.status.is_over()
+                && first_error.borrow().is_none()
+        },
+        |_| {
+            if let Some(r) = &settings.recorder {
+                r.stopping(child.id);
+            }
+            Ok(())
+        },
+    )
+    .unwrap_or_else(|never| match never {});
+    let stopped = ended.stopped;
+    let (traceback, setup_of) = match first_error.into_inner() {
+        Some((tb, setup)) => (Some(tb), setup),
+        None => (None, None),
+    };
     // A server's port must be free before the next slide binds it.
     child.wait_exited(STOP_GRACE * 2);
-    let seconds = verdict_at.unwrap_or_else(|| started.elapsed().as_secs_f64());
+    let seconds = stopped.map_or_else(|| started.elapsed().as_secs_f64(), |s| s.1);
     let mut result = SlideResult {
         slide,
         code: first_code_line(deck, slide),
@@ -250,15 +225,15 @@ fn watch(
                 None => result.detail = last_line(&out, true),
             }
         }
-        (Some(Stopped::Interrupted), _) => {
+        (Some(drive::Stop::Interrupted), _) => {
             result.result = Verdict::Interrupted;
             result.detail = "interrupted (Ctrl-C): the remaining slides were not run".into();
         }
-        (Some(Stopped::Healthy), _) => {
+        (Some(drive::Stop::Asked), _) => {
             result.result = Verdict::Listening;
             result.detail = address.unwrap_or_default();
         }
-        (Some(Stopped::Timeout), _) if out.setup.is_some() => {
+        (Some(drive::Stop::Timeout), _) if out.setup.is_some() => {
             let (s, line) = out.setup.unwrap_or_default();
             result.result = Verdict::NotRun;
             result.setup_slide = Some(s);
@@ -268,7 +243,7 @@ fn watch(
                 settings.timeout.as_secs_f64()
             );
         }
-        (Some(Stopped::Timeout), _) => {
+        (Some(drive::Stop::Timeout), _) => {
             result.result = Verdict::Timeout;
             result.detail = format!(
                 "still running after {} s{}",

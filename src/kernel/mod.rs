@@ -3,6 +3,7 @@
 //! spare and the current run, [`protocol`] is the wire format, [`watchdog`] ends a run whose
 //! presenter died.
 pub mod doctor;
+pub mod drive;
 pub mod pool;
 pub mod process;
 pub mod protocol;
