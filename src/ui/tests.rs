@@ -333,3 +333,48 @@ fn a_long_notice_is_shortened_not_cut_mid_item() {
     assert!(row.contains('…'), "{row}");
     assert!(row.contains("reload failed"), "{row}");
 }
+
+/// `h` in the consent prompt shows the hidden code in a box sized from its widest line and its
+/// line count: a line of 65,532+ cells or 65,534+ lines overflowed the `u16` sums (a panic in
+/// a debug build, a wrong box in a release build).
+#[test]
+fn hidden_code_wider_or_longer_than_u16_draws() {
+    let cases = [
+        (65_532, 1),
+        (65_535, 1),
+        (70_000, 2),
+        (3, 65_534),
+        (3, 70_000),
+    ];
+    for (cells, lines) in cases {
+        let line = format!("{}\n", "x".repeat(cells));
+        let markdown = format!(
+            "# Workshop\n\n```exechidden\n{}```\n====\n# Demo\n\n```exec\nprint(1)\n```\n",
+            line.repeat(lines)
+        );
+        let deck = crate::deck::Deck::parse(std::path::Path::new("huge.md"), &markdown).unwrap();
+        let mut app = App::new(deck, crate::theme::Theme::load("dark").unwrap(), 2);
+        let mut prompt = crate::app::consent::ConsentPrompt::new(2);
+        prompt.view_hidden = true;
+        for scroll in [0, 100, u16::MAX] {
+            prompt.scroll = scroll;
+            app.consent = Some(prompt.clone());
+            for (w, h) in [(80, 24), (10, 3)] {
+                let t = text(&app, w, h);
+                assert_eq!(t.lines().count(), usize::from(h), "{cells}x{lines}");
+                if w == 80 {
+                    // The box is as tall as the screen when the code is longer, as wide when
+                    // a line is wider.
+                    let rows: Vec<&str> = t.lines().collect();
+                    let top = rows.iter().position(|r| r.contains('╭')).expect("a box");
+                    if lines > 24 {
+                        assert!(top == 0 && rows[23].contains('╰'), "{t}");
+                    }
+                    if cells > 80 {
+                        assert!(rows[top].starts_with('╭') && rows[top].ends_with('╮'));
+                    }
+                }
+            }
+        }
+    }
+}
