@@ -133,7 +133,8 @@ fn items(app: &App, base: Style) -> Vec<Item> {
             RunStatus::Ok => (format!("✔ done {:.2} s", out.last_t), Modifier::empty()),
             RunStatus::Error => ("✖ error".to_string(), Modifier::BOLD),
             RunStatus::Stopped => ("■ stopped".to_string(), Modifier::empty()),
-            RunStatus::Died(_) => ("✖ interpreter died".to_string(), Modifier::BOLD),
+            // `interpreter died (signal 9)` or `interpreter exited with code 3`.
+            RunStatus::Died(why) => (format!("✖ {why}"), Modifier::BOLD),
         };
         items.push(left(format!(" {text} "), base.add_modifier(m), None));
     } else if app.deck.slides[app.current].is_exec() && app.gate != crate::consent::Gate::Disabled {
