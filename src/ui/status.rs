@@ -155,6 +155,7 @@ fn items(app: &App, base: Style) -> Vec<Item> {
         KernelState::Resolving(p) => format!("{p} "),
         KernelState::Ready { python, trio } => format!("py {python} · trio {trio} "),
         KernelState::Unavailable(_) => "no Python: r explains ".to_string(),
+        KernelState::NotLooked => String::new(),
     };
     let right = |text: String, drop: u8| Item {
         text,
@@ -163,7 +164,9 @@ fn items(app: &App, base: Style) -> Vec<Item> {
         drop: Some(drop),
         shrink: false,
     };
-    items.push(right(kernel, DROP_KERNEL));
+    if !kernel.is_empty() {
+        items.push(right(kernel, DROP_KERNEL));
+    }
     items.push(right(" ? help ".into(), DROP_HELP));
     items.push(right(
         format!(" {} ", clock(app.talk_clock.as_secs())),
