@@ -60,6 +60,10 @@ pub fn present(deck: Deck, theme: Theme, opts: Options) -> anyhow::Result<()> {
     let deck_path = deck.path.clone();
     let mut app = App::new(deck, theme, opts.start_slide);
     let started = Instant::now();
+    // Signals are caught before the terminal changes mode: a SIGHUP right after the first
+    // frame must restore the terminal, not kill us with it raw.
+    let (post, mut inbox) = inbox();
+    spawn_signals(post.clone())?;
     let mut terminal = term::init()?;
     let _guard = term::Guard;
     draw(&mut terminal, &app)?;
@@ -67,9 +71,7 @@ pub fn present(deck: Deck, theme: Theme, opts: Options) -> anyhow::Result<()> {
     // Something changed since the last frame, which is not drawn yet.
     let mut frame_due = false;
 
-    let (post, mut inbox) = inbox();
     spawn_input(post.clone());
-    spawn_signals(post.clone())?;
     let reload = post.clone();
     let _watcher = watcher::watch(&deck_path, move |r| {
         reload.input(Msg::DeckReloaded(r));
