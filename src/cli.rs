@@ -72,11 +72,15 @@ pub struct Common {
 pub enum Cmd {
     /// Print the frame the presenter would draw for one slide.
     Render {
+        /// The deck: a markdown file, slides separated by lines of `====`.
         deck: PathBuf,
+        /// The slide to draw (1-based).
         #[arg(long)]
         slide: usize,
+        /// Terminal width in columns (at least 10).
         #[arg(long, default_value_t = 100)]
         width: u16,
+        /// Terminal height in rows (at least 3).
         #[arg(long, default_value_t = 30)]
         height: u16,
         /// Keep colours as ANSI escapes.
@@ -85,11 +89,13 @@ pub enum Cmd {
         /// Print the slide's speaker notes under the frame.
         #[arg(long)]
         notes: bool,
+        /// Theme: dark, light, high-contrast, or a path to a .toml file.
         #[arg(long, default_value = "dark")]
         theme: String,
     },
     /// Run one slide's code headless and print its output stream.
     Run {
+        /// The deck: a markdown file, slides separated by lines of `====`.
         deck: PathBuf,
         /// The slide to run (1-based); earlier exec slides run first as set-up.
         #[arg(long)]
@@ -167,8 +173,10 @@ pub enum Cmd {
     },
     /// Check the Python interpreter and trio; `--install` provisions trio.
     Doctor {
+        /// Install trio into the private cache if the interpreter lacks it (needs PyPI).
         #[arg(long)]
         install: bool,
+        /// Python interpreter (default: $TRIO_PRESENT_PYTHON, the active virtualenv, python3).
         #[arg(long)]
         python: Option<PathBuf>,
     },
@@ -293,7 +301,9 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
                 return Err(usage("--width must be at least 10 and --height at least 3"));
             }
             let theme = load_theme(&theme)?;
-            let app = App::new(deck, theme, slide);
+            let mut app = App::new(deck, theme, slide);
+            // A still frame never looks for Python: "finding Python…" would never resolve.
+            app.kernel = crate::app::KernelState::NotLooked;
             let mut text = render_frame(&app, width, height, color);
             if notes {
                 for note in &app.deck.slides[slide - 1].notes.notes {
@@ -324,6 +334,11 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
         }) => {
             let deck = load_deck(&deck)?;
             check_slide(&deck, slide)?;
+            if !deck.slides[slide - 1].is_exec() {
+                return Err(usage(format!(
+                    "slide {slide} has no code to run (no ```exec or ```exechidden block)"
+                )));
+            }
             // A replay executes nothing, so it needs no consent.
             if !replay {
                 require_consent(&deck, exec.trust, "run")?;

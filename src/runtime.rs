@@ -1,7 +1,8 @@
-//! The presenter's event loop: one channel that every source feeds (keys and resizes from an
-//! input thread, kernel events from the interpreters' reader threads, deck reloads from the
-//! watcher, SIGTERM/SIGHUP), one blocking wait, then the whole batch of waiting messages goes
-//! through [`App::update`], effects are carried out, and the frame is drawn once.
+//! The presenter's event loop. Every source posts to an [`Inbox`] with two lanes: input (keys
+//! and resizes from an input thread, SIGTERM/SIGHUP, deck reloads from the watcher) and bulk
+//! (kernel events from the interpreters' reader threads, client traffic). One blocking wait,
+//! then input goes through [`App::update`] first, then as much of the bulk backlog as fits a
+//! frame's budget; effects are carried out and the frame is drawn once.
 
 use std::collections::{HashMap, HashSet};
 use std::net::ToSocketAddrs;
@@ -42,43 +43,65 @@ pub struct Options {
 /// for the CPU (two cores: ours and the terminal's).
 const BACKGROUND_DELAY: Duration = Duration::from_millis(120);
 
-/// Messages handled before one draw; bounds the latency of a key press under an output flood.
+/// Bulk messages handled before one draw at most.
 const BATCH: usize = 20_000;
+
+/// Time spent on the bulk backlog before one draw at most: under an output flood the screen
+/// still moves at ~40 frames a second, and a key that arrives meanwhile cuts the drain short.
+const DRAIN_BUDGET: Duration = Duration::from_millis(20);
+
+/// How many bulk messages are handled between two looks at the input lane.
+const INPUT_CHECK_EVERY: usize = 32;
+
+/// Frames that only show new output are at least this far apart. Drawing on every kernel
+/// message (a thousand frames a second in a flood) fills the pty faster than a terminal
+/// parses it, and then the frame that answers a key waits behind seconds of stale frames.
+/// A frame that answers input is drawn at once.
+const FRAME_INTERVAL: Duration = Duration::from_millis(30);
 
 /// Presents `deck` until the speaker quits.
 pub fn present(deck: Deck, theme: Theme, opts: Options) -> anyhow::Result<()> {
     let deck_path = deck.path.clone();
     let mut app = App::new(deck, theme, opts.start_slide);
     let started = Instant::now();
+    // Signals are caught before the terminal changes mode: a SIGHUP right after the first
+    // frame must restore the terminal, not kill us with it raw.
+    let (post, mut inbox) = inbox();
+    spawn_signals(post.clone())?;
     let mut terminal = term::init()?;
     let _guard = term::Guard;
     draw(&mut terminal, &app)?;
+    let mut last_frame = Instant::now();
+    // Something changed since the last frame, which is not drawn yet.
+    let mut frame_due = false;
 
-    let (tx, rx) = mpsc::channel::<Msg>();
-    spawn_input(tx.clone());
-    spawn_signals(tx.clone())?;
-    let reload_tx = tx.clone();
+    spawn_input(post.clone());
+    let reload = post.clone();
     let _watcher = watcher::watch(&deck_path, move |r| {
-        let _ = reload_tx.send(Msg::DeckReloaded(r));
+        reload.input(Msg::DeckReloaded(r));
     })
     .ok();
-    let kernel_tx = tx.clone();
+    let kernel = post.clone();
     // Every live run is recorded; the recorder sees the messages on the reader threads.
-    let warn_tx = tx.clone();
+    let warn = post.clone();
     let recorder = record::recorder::Recorder::new(record::Store::for_user(), move |w| {
-        let _ = warn_tx.send(Msg::Notice(w));
+        warn.bulk(Msg::Notice(w));
     });
     let tee = recorder.clone();
     let pool = Pool::new(Arc::new(move |m| {
         if let KernelMsg::Child(id, msg) = &m {
             tee.observe(*id, msg);
         }
-        let _ = kernel_tx.send(Msg::Kernel(m));
+        kernel.bulk(Msg::Kernel(m));
     }));
     app.expose = opts.expose;
     app.duration = opts.duration;
     // Speaker windows are a convenience: a presenter that cannot offer them still presents.
-    let mut speakers = match crate::speaker::server::Server::start(&deck_path, tx.clone()) {
+    let remote = post.clone();
+    let mut speakers = match crate::speaker::server::Server::start(
+        &deck_path,
+        Arc::new(move |m| remote.input(m)),
+    ) {
         Ok(s) => s,
         Err(why) => {
             app.notice = app.notice.take().or(Some(why));
@@ -89,7 +112,7 @@ pub fn present(deck: Deck, theme: Theme, opts: Options) -> anyhow::Result<()> {
         pool,
         pending: None,
         clients: HashMap::new(),
-        tx,
+        post,
         expose: opts.expose,
         recorder,
         recordings: record::Store::for_user(),
@@ -112,7 +135,6 @@ pub fn present(deck: Deck, theme: Theme, opts: Options) -> anyhow::Result<()> {
         );
     }
 
-    let mut batch = Vec::new();
     let mut background_started = false;
     while !app.quit {
         if !background_started && started.elapsed() >= BACKGROUND_DELAY {
@@ -132,51 +154,48 @@ pub fn present(deck: Deck, theme: Theme, opts: Options) -> anyhow::Result<()> {
         if !background_started {
             wait = wait.min(BACKGROUND_DELAY.saturating_sub(started.elapsed()));
         }
-        match rx.recv_timeout(wait) {
-            Ok(m) => batch.push(m),
-            Err(mpsc::RecvTimeoutError::Timeout) => {}
-            Err(mpsc::RecvTimeoutError::Disconnected) => break,
+        if frame_due {
+            wait = wait.min(FRAME_INTERVAL.saturating_sub(last_frame.elapsed()));
         }
-        while batch.len() < BATCH {
-            match rx.try_recv() {
-                Ok(m) => batch.push(m),
-                Err(_) => break,
-            }
+        if inbox.wait(wait).is_err() {
+            break;
         }
         // The clock first, so that a run started by this batch is timed from now.
         app.update(Msg::Tick {
             talk: started.elapsed(),
         });
-        for msg in batch.drain(..) {
-            let resolved = matches!(msg, Msg::Kernel(KernelMsg::Resolved(_)));
-            let reloaded = matches!(msg, Msg::DeckReloaded(Ok(_)));
-            let ended = match &msg {
-                Msg::Kernel(KernelMsg::Child(id, ChildMsg::Exited { .. })) => Some(*id),
-                _ => None,
-            };
-            observe(&mut exec.pool, &msg);
-            let mut effects = app.update(msg);
-            if reloaded {
-                app.gate = exec.consent.gate(&app.deck);
-            }
-            // A run asked for while Python was still being found starts as soon as it is known.
-            if resolved {
-                // ... unless the speaker has left that slide meanwhile.
-                let slide = app.slide_number();
-                effects.extend(exec.pending.take().filter(|s| *s == slide).map(Effect::Run));
-            }
-            for effect in effects {
-                exec.carry_out(effect, &mut app);
-            }
-            if let Some(id) = ended {
-                exec.offer_recording(&mut app, id);
+        // Keys come first: a key pressed during an output flood is answered on the next frame,
+        // not after the kernel messages that were queued before it. A frame that answers a key
+        // leaves the backlog for the next one.
+        let mut answered_input = false;
+        while let Some(msg) = inbox.next_input() {
+            answered_input = true;
+            handle(&mut app, &mut exec, msg);
+        }
+        if !answered_input {
+            let deadline = Instant::now() + DRAIN_BUDGET;
+            for n in 0..BATCH {
+                if n % INPUT_CHECK_EVERY == INPUT_CHECK_EVERY - 1
+                    && (inbox.input_waiting() || Instant::now() >= deadline)
+                {
+                    break;
+                }
+                let Some(msg) = inbox.next_bulk() else { break };
+                handle(&mut app, &mut exec, msg);
             }
         }
         app.update(Msg::Tick {
             talk: started.elapsed(),
         });
-        if !app.quit {
+        if app.quit {
+            break;
+        }
+        if answered_input || last_frame.elapsed() >= FRAME_INTERVAL {
             draw(&mut terminal, &app)?;
+            last_frame = Instant::now();
+            frame_due = false;
+        } else {
+            frame_due = true;
         }
         if let Some(s) = speakers.as_mut() {
             s.publish(&app);
@@ -186,6 +205,124 @@ pub fn present(deck: Deck, theme: Theme, opts: Options) -> anyhow::Result<()> {
     exec.pool.shutdown();
     exec.recorder.flush(Duration::from_secs(1));
     Ok(())
+}
+
+/// Passes one message to the app and carries out what it asks for.
+fn handle(app: &mut App, exec: &mut Executor, msg: Msg) {
+    let resolved = matches!(msg, Msg::Kernel(KernelMsg::Resolved(_)));
+    let reloaded = matches!(msg, Msg::DeckReloaded(Ok(_)));
+    let ended = match &msg {
+        Msg::Kernel(KernelMsg::Child(id, ChildMsg::Exited { .. })) => Some(*id),
+        _ => None,
+    };
+    observe(&mut exec.pool, &msg);
+    let mut effects = app.update(msg);
+    if reloaded {
+        app.gate = exec.consent.gate(&app.deck);
+    }
+    // A run asked for while Python was still being found starts as soon as it is known.
+    if resolved {
+        // ... unless the speaker has left that slide meanwhile.
+        let slide = app.slide_number();
+        effects.extend(exec.pending.take().filter(|s| *s == slide).map(Effect::Run));
+    }
+    for effect in effects {
+        exec.carry_out(effect, app);
+    }
+    if let Some(id) = ended {
+        exec.offer_recording(app, id);
+    }
+}
+
+/// The sending side of the [`Inbox`]; cheap to clone, one per source.
+#[derive(Clone)]
+struct Post {
+    input: mpsc::Sender<Msg>,
+    /// `None` wakes the loop for input; the loop blocks on this lane only.
+    bulk: mpsc::Sender<Option<Msg>>,
+}
+
+impl Post {
+    /// Posts a message that must overtake the backlog; false once the loop is gone.
+    fn input(&self, msg: Msg) -> bool {
+        self.input.send(msg).is_ok() && self.bulk.send(None).is_ok()
+    }
+
+    fn bulk(&self, msg: Msg) -> bool {
+        self.bulk.send(Some(msg)).is_ok()
+    }
+}
+
+/// The loop's two lanes. The loop waits on the bulk lane, which every input post also wakes;
+/// std channels cannot wait on two receivers at once.
+struct Inbox {
+    input: mpsc::Receiver<Msg>,
+    bulk: mpsc::Receiver<Option<Msg>>,
+    /// Input taken off its lane while looking whether any was waiting.
+    input_seen: std::collections::VecDeque<Msg>,
+    /// The bulk message that ended the wait.
+    bulk_seen: Option<Msg>,
+}
+
+fn inbox() -> (Post, Inbox) {
+    let (input_tx, input_rx) = mpsc::channel();
+    let (bulk_tx, bulk_rx) = mpsc::channel();
+    (
+        Post {
+            input: input_tx,
+            bulk: bulk_tx,
+        },
+        Inbox {
+            input: input_rx,
+            bulk: bulk_rx,
+            input_seen: Default::default(),
+            bulk_seen: None,
+        },
+    )
+}
+
+impl Inbox {
+    /// Waits up to `timeout` for a message on either lane; Err once every sender is gone.
+    fn wait(&mut self, timeout: Duration) -> Result<(), mpsc::RecvTimeoutError> {
+        if self.input_waiting() || self.bulk_seen.is_some() {
+            return Ok(());
+        }
+        match self.bulk.recv_timeout(timeout) {
+            Ok(m) => {
+                self.bulk_seen = m;
+                Ok(())
+            }
+            Err(mpsc::RecvTimeoutError::Timeout) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn input_waiting(&mut self) -> bool {
+        if let Ok(m) = self.input.try_recv() {
+            self.input_seen.push_back(m);
+        }
+        !self.input_seen.is_empty()
+    }
+
+    fn next_input(&mut self) -> Option<Msg> {
+        self.input_seen
+            .pop_front()
+            .or_else(|| self.input.try_recv().ok())
+    }
+
+    /// The oldest bulk message, skipping the wake-ups of input posts.
+    fn next_bulk(&mut self) -> Option<Msg> {
+        if let Some(m) = self.bulk_seen.take() {
+            return Some(m);
+        }
+        loop {
+            match self.bulk.try_recv() {
+                Ok(Some(m)) => return Some(m),
+                Ok(None) => continue,
+                Err(_) => return None,
+            }
+        }
+    }
 }
 
 /// Draws one frame inside a synchronized update, so the terminal shows it whole.
@@ -212,7 +349,7 @@ struct Executor {
     /// A run asked for before Python was found; it starts when it is.
     pending: Option<usize>,
     clients: HashMap<usize, Client>,
-    tx: mpsc::Sender<Msg>,
+    post: Post,
     expose: bool,
     consent: Consent,
     recorder: record::recorder::Recorder,
@@ -310,9 +447,9 @@ impl Executor {
                 self.pool.shutdown()
             }
             Effect::Connect { id, addr } => {
-                let tx = self.tx.clone();
+                let post = self.post.clone();
                 let sink: ClientSink = Arc::new(move |id, ev| {
-                    let _ = tx.send(Msg::Client(id, ev));
+                    post.bulk(Msg::Client(id, ev));
                 });
                 let result = addr
                     .to_socket_addrs()
@@ -356,9 +493,9 @@ impl Executor {
             self.pool.stop();
         }
         self.player = None;
-        let tx = self.tx.clone();
+        let post = self.post.clone();
         let sink: crate::kernel::process::Sink = Arc::new(move |id, m| {
-            let _ = tx.send(Msg::Kernel(KernelMsg::Child(id, m)));
+            post.bulk(Msg::Kernel(KernelMsg::Child(id, m)));
         });
         match record::replay::stage(self.recordings.as_ref(), &app.deck, slide, force, sink) {
             record::replay::Stage::Play(player, label) => {
@@ -427,7 +564,7 @@ impl Executor {
     }
 }
 
-fn spawn_input(tx: mpsc::Sender<Msg>) {
+fn spawn_input(post: Post) {
     std::thread::spawn(move || loop {
         let msg = match event::read() {
             Ok(TermEvent::Key(k)) if k.kind != KeyEventKind::Release => Msg::Key(k),
@@ -435,19 +572,62 @@ fn spawn_input(tx: mpsc::Sender<Msg>) {
             Ok(_) => continue,
             Err(_) => Msg::Terminate,
         };
-        if tx.send(msg).is_err() {
+        if !post.input(msg) {
             break;
         }
     });
 }
 
-fn spawn_signals(tx: mpsc::Sender<Msg>) -> std::io::Result<()> {
+fn spawn_signals(post: Post) -> std::io::Result<()> {
     use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
     let mut signals = signal_hook::iterator::Signals::new([SIGTERM, SIGHUP, SIGINT])?;
     std::thread::spawn(move || {
         if signals.forever().next().is_some() {
-            let _ = tx.send(Msg::Terminate);
+            post.input(Msg::Terminate);
         }
     });
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ratatui::crossterm::event::{KeyCode, KeyEvent};
+
+    #[test]
+    fn input_overtakes_the_kernel_backlog() {
+        let (post, mut inbox) = inbox();
+        for i in 0..50_000 {
+            post.bulk(Msg::Kernel(KernelMsg::Progress(i.to_string())));
+        }
+        post.input(Msg::Key(KeyEvent::from(KeyCode::Char('?'))));
+        inbox.wait(Duration::ZERO).unwrap();
+        assert!(inbox.input_waiting());
+        assert!(matches!(inbox.next_input(), Some(Msg::Key(_))));
+        assert!(inbox.next_input().is_none());
+        // The backlog is intact and in order; the key's wake-up is not a message.
+        let mut n = 0;
+        while let Some(msg) = inbox.next_bulk() {
+            let Msg::Kernel(KernelMsg::Progress(line)) = msg else {
+                panic!("unexpected {msg:?}")
+            };
+            assert_eq!(line, n.to_string());
+            n += 1;
+        }
+        assert_eq!(n, 50_000);
+    }
+
+    #[test]
+    fn a_wait_ends_on_input_alone() {
+        let (post, mut inbox) = inbox();
+        let t = std::thread::spawn(move || {
+            post.input(Msg::Resize(80, 24));
+            post
+        });
+        // Blocks on the bulk lane; the input's wake-up ends it well before the timeout.
+        inbox.wait(Duration::from_secs(30)).unwrap();
+        let _post = t.join().unwrap();
+        assert!(matches!(inbox.next_input(), Some(Msg::Resize(80, 24))));
+        assert!(inbox.next_bulk().is_none());
+    }
 }

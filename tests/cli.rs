@@ -237,3 +237,90 @@ fn run_without_trust_or_approval_refuses_in_one_line() {
         "{err}"
     );
 }
+
+/// A still frame cannot resolve "finding Python…": it says nothing about Python at all.
+#[test]
+fn render_says_nothing_about_python() {
+    for slide in ["1", "12"] {
+        let (code, out, _) = run(&["render", &deck(), "--slide", slide]);
+        assert_eq!(code, 0);
+        let bar = out.lines().last().unwrap();
+        assert!(bar.contains(&format!("{slide} / 57")), "{bar}");
+        assert!(bar.contains("? help"), "{bar}");
+        for word in ["Python", "finding", "py ", "trio 0."] {
+            assert!(!bar.contains(word), "{word:?} in {bar:?}");
+        }
+    }
+}
+
+/// Every argument of every command says what it is in `--help`.
+#[test]
+fn every_argument_is_described_in_help() {
+    for command in [&["render"][..], &["doctor"], &["run"], &["check"], &[]] {
+        let mut args = command.to_vec();
+        args.push("--help");
+        let (code, out, _) = run(&args);
+        assert_eq!(code, 0, "{args:?}");
+        // Argument lines look like `  --slide <SLIDE>  The slide …` or `  <DECK>  The deck …`:
+        // the name, then at least two spaces, then the description on the same line (a bare
+        // `[default: 100]` is not one).
+        let section = |l: &str| l.ends_with(':') && !l.starts_with(' ');
+        let mut in_args = false;
+        for line in out.lines() {
+            if section(line) {
+                in_args = matches!(line, "Arguments:" | "Options:");
+                continue;
+            }
+            let trimmed = line.trim_start();
+            if in_args && (trimmed.starts_with('-') || trimmed.starts_with('<')) {
+                let described = trimmed
+                    .split_once("  ")
+                    .is_some_and(|(_, d)| !d.trim().is_empty() && !d.trim().starts_with('['));
+                assert!(described, "{args:?}: undescribed {line:?}\n{out}");
+            }
+        }
+    }
+}
+
+/// `run` on a slide without code says so in one line and exits 2 (it used to print an empty
+/// `defined:` list and exit 0, as if something had run).
+#[test]
+fn run_on_a_slide_without_code_says_so() {
+    assert_usage_error(
+        &["run", "--trust", &deck(), "--slide", "1"],
+        "slide 1 has no code to run",
+    );
+}
+
+/// The README opens with its title, one sentence, then exactly the two commands a newcomer
+/// types; it names the real cache location and how to get `trio-present` on PATH.
+#[test]
+fn readme_starts_with_title_sentence_and_two_commands() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let lines: Vec<&str> = readme.lines().collect();
+    assert_eq!(lines[0], "# trio-present");
+    assert_eq!(lines[1], "");
+    assert!(
+        lines[2].ends_with('.') && lines[3].is_empty(),
+        "{}",
+        lines[2]
+    );
+    assert_eq!(
+        &lines[4..8],
+        [
+            "```sh",
+            "cargo run --release -- slides/trio.md",
+            "cargo test",
+            "```"
+        ]
+    );
+    for needed in [
+        "few minutes",
+        "Python package index (PyPI)",
+        "cargo install --path .",
+        "$XDG_CACHE_HOME/trio-present",
+    ] {
+        assert!(readme.contains(needed), "README lacks {needed:?}");
+    }
+}

@@ -556,7 +556,7 @@ fn a_demo_that_exits_half_way_through_a_line_shows_the_half_and_why() {
     let (_dir, path) = deck(&[code]);
     let mut pty = present(&path, 1);
     pty.send(b"r");
-    pty.wait_for("interpreter died (exit code 3)", T);
+    pty.wait_for("interpreter exited with code 3", T);
     let screen = pty.contents();
     assert!(screen.contains("half a li"), "{screen}");
     assert!(screen.contains("raw half"), "{screen}");

@@ -144,7 +144,7 @@ fn a_crashed_interpreter_is_reported_and_the_next_run_works() {
     );
     pty.wait_for("trio 0.", Duration::from_secs(60));
     pty.send(b"r");
-    pty.wait_for("interpreter died (exit code 3)", T);
+    pty.wait_for("interpreter exited with code 3", T);
     // Slide 3 runs slide 2's code as set-up (it only defines main), then its own.
     pty.send(b"\x1b[C");
     pty.wait_for("3 / 3", T);

@@ -320,10 +320,13 @@ fn blocking_sleep_stops_within_a_second_and_a_half() {
 }
 
 #[test]
-fn os_exit_and_segfault_are_reported_as_interpreter_died() {
-    for code in [
-        "import os\nprint(\"bye\")\nos._exit(3)",
-        "import ctypes\nctypes.string_at(0)",
+fn os_exit_and_segfault_are_reported_as_an_exit_and_a_death() {
+    for (code, said) in [
+        (
+            "import os\nprint(\"bye\")\nos._exit(3)",
+            "interpreter exited with code 3",
+        ),
+        ("import ctypes\nctypes.string_at(0)", "interpreter died"),
     ] {
         let (_d, deck) = deck_with(code);
         let out = Command::new(BIN)
@@ -340,8 +343,23 @@ fn os_exit_and_segfault_are_reported_as_interpreter_died() {
             .unwrap();
         let text = String::from_utf8_lossy(&out.stdout);
         assert_eq!(out.status.code(), Some(1), "{text}");
-        assert!(text.contains("interpreter died"), "{code}: {text}");
+        assert!(text.contains(said), "{code}: {text}");
     }
+}
+
+#[test]
+fn os_exit_0_is_a_normal_exit_not_a_death() {
+    let (_d, deck) = deck_with("import os\nprint(\"bye\")\nos._exit(0)");
+    let out = Command::new(BIN)
+        .args(["run", "--trust", deck.to_str().unwrap(), "--slide", "2"])
+        .args(["--timeout", "20"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("bye"), "{text}");
+    assert!(text.contains("interpreter exited with code 0"), "{text}");
+    assert!(!text.contains("died"), "{text}");
+    assert_eq!(out.status.code(), Some(0), "{text}");
 }
 
 #[test]

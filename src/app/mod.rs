@@ -90,8 +90,13 @@ pub enum Effect {
 #[derive(Debug, Clone, PartialEq)]
 pub enum KernelState {
     Resolving(String),
-    Ready { python: String, trio: String },
+    Ready {
+        python: String,
+        trio: String,
+    },
     Unavailable(String),
+    /// No interpreter is looked for (a still frame from `render`): nothing to say about one.
+    NotLooked,
 }
 
 /// The whole state of the presenter.

@@ -230,13 +230,23 @@ impl RunOutput {
                         self.status = RunStatus::Stopped;
                         self.note(Source::Info, "stopped by presenter (killed)");
                     } else {
-                        let why = match (code, signal) {
-                            (_, Some(s)) => format!("interpreter died (signal {s})"),
-                            (Some(c), _) => format!("interpreter died (exit code {c})"),
-                            _ => "interpreter died".to_string(),
-                        };
-                        self.note(Source::Error, &why);
-                        self.status = RunStatus::Died(why);
+                        // Only a signal is a death; an exit (`os._exit(n)`) is the demo's
+                        // own doing, and 0 is a success like `sys.exit(0)`.
+                        match (code, signal) {
+                            (Some(0), None) => {
+                                self.note(Source::Info, "interpreter exited with code 0");
+                                self.status = RunStatus::Ok;
+                            }
+                            (code, signal) => {
+                                let why = match (code, signal) {
+                                    (_, Some(s)) => format!("interpreter died (signal {s})"),
+                                    (Some(c), _) => format!("interpreter exited with code {c}"),
+                                    _ => "interpreter died".to_string(),
+                                };
+                                self.note(Source::Error, &why);
+                                self.status = RunStatus::Died(why);
+                            }
+                        }
                     }
                 }
                 for l in self.lines.iter_mut() {
@@ -449,7 +459,8 @@ pub fn sanitize_keep_newlines(text: &str) -> String {
 
 /// Makes child output safe to draw: escape sequences (colours included, for now) and control
 /// characters are removed, tabs become spaces, so nothing the demo prints can move our cursor,
-/// clear the screen, set the title or touch the clipboard.
+/// clear the screen, set the title or touch the clipboard; bidi controls and zero-width
+/// characters are spelled out (`<U+202E>`).
 pub fn sanitize(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut chars = text.chars().peekable();
@@ -458,6 +469,12 @@ pub fn sanitize(text: &str) -> String {
             '\u{1b}' => skip_escape(&mut chars),
             '\t' => out.push_str("    "),
             '\u{9b}' => skip_csi(&mut chars),
+            // Bidi overrides and isolates reorder what follows them, zero-width characters
+            // hide in plain sight: shown as what they are, never passed to the terminal.
+            '\u{200b}'..='\u{200f}'
+            | '\u{202a}'..='\u{202e}'
+            | '\u{2066}'..='\u{2069}'
+            | '\u{feff}' => out.push_str(&format!("<U+{:04X}>", c as u32)),
             '\u{90}' | '\u{9d}' | '\u{9e}' | '\u{9f}' | '\u{98}' => skip_string(&mut chars),
             c if c.is_control() => {}
             c => out.push(c),
@@ -624,7 +641,30 @@ mod tests {
         });
         assert_eq!(
             run.status,
-            RunStatus::Died("interpreter died (exit code 3)".into())
+            RunStatus::Died("interpreter exited with code 3".into())
+        );
+        // os._exit(0): a normal exit, said as such; a signal is a death.
+        let mut run = RunOutput::new(1, 1);
+        run.apply(&ChildMsg::Exited {
+            code: Some(0),
+            signal: None,
+            done: false,
+        });
+        assert_eq!(run.status, RunStatus::Ok);
+        assert!(run
+            .lines
+            .iter()
+            .any(|l| l.text == "interpreter exited with code 0"));
+        assert!(!run.lines.iter().any(|l| l.text.contains("died")));
+        let mut run = RunOutput::new(1, 1);
+        run.apply(&ChildMsg::Exited {
+            code: None,
+            signal: Some(9),
+            done: false,
+        });
+        assert_eq!(
+            run.status,
+            RunStatus::Died("interpreter died (signal 9)".into())
         );
         let mut run = RunOutput::new(1, 1);
         run.stop_requested = true;
@@ -634,5 +674,22 @@ mod tests {
             done: false,
         });
         assert_eq!(run.status, RunStatus::Stopped);
+    }
+
+    #[test]
+    fn bidi_and_zero_width_characters_are_made_visible() {
+        assert_eq!(sanitize("abc\u{202e}fed"), "abc<U+202E>fed");
+        for c in ('\u{200b}'..='\u{200f}')
+            .chain('\u{202a}'..='\u{202e}')
+            .chain('\u{2066}'..='\u{2069}')
+            .chain(['\u{feff}'])
+        {
+            let out = sanitize(&format!("x{c}y"));
+            assert_eq!(out, format!("x<U+{:04X}>y", c as u32));
+            assert!(!out.contains(c));
+        }
+        // The joiner (U+200D) is zero-width too: an emoji sequence shows its parts.
+        assert_eq!(sanitize("👨\u{200d}👩"), "👨<U+200D>👩");
+        assert_eq!(sanitize("e\u{301}"), "e\u{301}");
     }
 }

@@ -7,7 +7,7 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
-use std::sync::{mpsc, Arc, Mutex};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use super::protocol::{Cmd, State};
@@ -27,6 +27,9 @@ struct Conns {
 }
 
 /// The presenter's socket and the windows connected to it.
+/// Where requests go: the presenter's input lane; false once the presenter is gone.
+pub type Post = Arc<dyn Fn(Msg) -> bool + Send + Sync>;
+
 pub struct Server {
     path: PathBuf,
     conns: Arc<Mutex<Conns>>,
@@ -37,7 +40,7 @@ impl Server {
     /// Listens for speaker windows of `deck`. `None` when another presenter of the same deck
     /// already does (a rehearsal copy, a test): the windows stay with the first one, and this
     /// presenter says nothing about it, since its status bar is for the talk.
-    pub fn start(deck: &Path, tx: mpsc::Sender<Msg>) -> Result<Option<Server>, String> {
+    pub fn start(deck: &Path, tx: Post) -> Result<Option<Server>, String> {
         let path = super::path::socket_for(deck)?;
         let listener = match UnixListener::bind(&path) {
             Ok(l) => l,
@@ -101,7 +104,7 @@ impl Drop for Server {
     }
 }
 
-fn accept(listener: UnixListener, conns: Arc<Mutex<Conns>>, tx: mpsc::Sender<Msg>) {
+fn accept(listener: UnixListener, conns: Arc<Mutex<Conns>>, tx: Post) {
     for stream in listener.incoming() {
         let Ok(stream) = stream else { continue };
         if !super::path::same_user(&stream) {
@@ -116,7 +119,7 @@ fn accept(listener: UnixListener, conns: Arc<Mutex<Conns>>, tx: mpsc::Sender<Msg
             .unwrap_or_else(|e| e.into_inner())
             .new
             .push(stream);
-        if tx.send(Msg::Remote(Cmd::Joined)).is_err() {
+        if !tx(Msg::Remote(Cmd::Joined)) {
             return;
         }
         let tx = tx.clone();
@@ -126,7 +129,7 @@ fn accept(listener: UnixListener, conns: Arc<Mutex<Conns>>, tx: mpsc::Sender<Msg
     }
 }
 
-fn read_requests(stream: UnixStream, tx: mpsc::Sender<Msg>) {
+fn read_requests(stream: UnixStream, tx: Post) {
     let mut reader = BufReader::new(stream);
     let mut line = String::new();
     loop {
@@ -138,7 +141,7 @@ fn read_requests(stream: UnixStream, tx: mpsc::Sender<Msg>) {
         }
         // An unknown request (a newer window) is skipped, not fatal.
         if let Ok(cmd) = serde_json::from_str::<Cmd>(&line) {
-            if tx.send(Msg::Remote(cmd)).is_err() {
+            if !tx(Msg::Remote(cmd)) {
                 break;
             }
         }

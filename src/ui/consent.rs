@@ -14,7 +14,7 @@ use crate::deck::BlockKind;
 pub fn draw(app: &App, prompt: &ConsentPrompt, frame: &mut Frame, area: Rect) {
     let (title, lines, scroll) = if prompt.view_hidden {
         let lines = hidden_code(app);
-        let max = (lines.len() as u16).saturating_sub(area.height.saturating_sub(4));
+        let max = super::cells(lines.len()).saturating_sub(area.height.saturating_sub(4));
         (
             " hidden code · h back · j/k scroll · y run · n not now ",
             lines,

@@ -191,7 +191,7 @@ pub fn overflow_rows(app: &App, index: usize, width: u16, height: u16) -> u16 {
     let inner = margins(main);
     let (layout, notices) = slide_content(app, index, inner.width);
     let rows = inner.height.saturating_sub(u16::from(!notices.is_empty()));
-    (layout.lines.len().min(u16::MAX as usize) as u16).saturating_sub(rows)
+    cells(layout.lines.len()).saturating_sub(rows)
 }
 
 /// Draws a panel's frame (the given borders in the dim colour, an accent title) and returns
@@ -232,10 +232,12 @@ pub(crate) fn overlay(
     scroll: u16,
 ) {
     use ratatui::widgets::{Block, BorderType, Clear};
-    let w = (lines.iter().map(Line::width).max().unwrap_or(0) as u16 + 4)
-        .max(title.chars().count() as u16 + 4)
+    let widest = lines.iter().map(Line::width).max().unwrap_or(0);
+    let w = cells(widest)
+        .saturating_add(4)
+        .max(cells(title.chars().count()).saturating_add(4))
         .min(area.width);
-    let h = (lines.len() as u16 + 2).min(area.height);
+    let h = cells(lines.len()).saturating_add(2).min(area.height);
     let rect = Rect::new(
         area.x + (area.width - w) / 2,
         area.y + (area.height - h) / 2,
@@ -250,9 +252,16 @@ pub(crate) fn overlay(
     frame.render_widget(Paragraph::new(lines).block(block).scroll((scroll, 0)), rect);
 }
 
+/// A count of cells or rows as a `u16`, capped rather than wrapped: content (hidden code, a
+/// demo's output, task lists) can be longer than a terminal can ever show, and `as u16` would
+/// turn 65,540 cells into 4.
+pub(crate) fn cells(n: usize) -> u16 {
+    u16::try_from(n).unwrap_or(u16::MAX)
+}
+
 /// Writes `text` so that it ends at column `right`.
 fn put_right(frame: &mut Frame, right: u16, y: u16, text: &str, style: Style) {
-    let w = unicode_width::UnicodeWidthStr::width(text) as u16;
+    let w = cells(unicode_width::UnicodeWidthStr::width(text));
     let x = right.saturating_sub(w);
     frame.buffer_mut().set_string(x, y, text, style);
 }

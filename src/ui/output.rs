@@ -11,6 +11,8 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph};
 use ratatui::Frame;
 use unicode_width::UnicodeWidthChar;
+#[cfg(test)]
+use unicode_width::UnicodeWidthStr;
 
 use crate::app::output::{cut_marker, OutLine, RunOutput, RunStatus, Source};
 use crate::app::App;
@@ -80,8 +82,8 @@ pub fn draw(app: &App, out: &RunOutput, frame: &mut Frame, area: Rect) {
         if scrolled {
             note.push_str(" scrolled: ] to follow ");
         }
-        let w = note.chars().count() as u16;
-        let x = area.x + area.width.saturating_sub(w + 1);
+        let w = super::cells(note.chars().count());
+        let x = area.x + area.width.saturating_sub(w.saturating_add(1));
         frame
             .buffer_mut()
             .set_string(x, area.y, note, Style::default().fg(theme.dim));
@@ -214,23 +216,30 @@ fn fit(s: &str, w: usize) -> String {
     out
 }
 
-/// Splits styled text into rows of at most `w` cells (hard wrap; output is not prose). Every
-/// row has at least one span, so an empty line is still a row.
+/// Splits styled text into rows of at most `w` cells. A row ends after the last space that
+/// fits, so words stay whole (`cancelled_caught = True`, not `cancelled_caugh` / `t = True`);
+/// a word longer than a row, or a line without spaces, breaks by cells. Spaces that overflow a
+/// row stay on it (the pane clips them) rather than indent the next one. Every row has at
+/// least one span, so an empty line is still a row. Linear in the line's length: a line is at
+/// most `LINE_MAX` characters and only the visible lines are wrapped, so floods stay cheap.
 fn wrap_cells(segments: &[(&str, Style)], w: usize) -> Vec<Vec<Span<'static>>> {
+    let starts = row_starts(segments.iter().flat_map(|(t, _)| t.chars()), w);
     let mut rows: Vec<Vec<Span<'static>>> = vec![Vec::new()];
+    let mut next = starts.iter().skip(1).copied().peekable();
     let mut piece = String::new();
-    let mut used = 0;
+    let mut i = 0;
     for (text, style) in segments {
         for c in text.chars() {
-            let cw = c.width().unwrap_or(0);
-            if used + cw > w {
+            if next.peek() == Some(&i) {
+                next.next();
                 let row = rows.last_mut().expect("never empty");
-                row.push(Span::styled(std::mem::take(&mut piece), *style));
+                if !piece.is_empty() {
+                    row.push(Span::styled(std::mem::take(&mut piece), *style));
+                }
                 rows.push(Vec::new());
-                used = 0;
             }
             piece.push(c);
-            used += cw;
+            i += 1;
         }
         if !piece.is_empty() {
             let row = rows.last_mut().expect("never empty");
@@ -241,6 +250,38 @@ fn wrap_cells(segments: &[(&str, Style)], w: usize) -> Vec<Vec<Span<'static>>> {
         row.push(Span::styled(String::new(), segments[0].1));
     }
     rows
+}
+
+/// The character index at which each row starts (the first is 0), for rows of `w` cells.
+fn row_starts(chars: impl Iterator<Item = char>, w: usize) -> Vec<usize> {
+    let cells: Vec<(char, usize)> = chars.map(|c| (c, c.width().unwrap_or(0))).collect();
+    let mut starts = vec![0];
+    let mut row_start = 0;
+    let mut used = 0;
+    // Where the row could end at a word boundary: just after a space that follows a word (so
+    // leading indentation is never a break).
+    let mut boundary: Option<usize> = None;
+    let mut word_seen = false;
+    for (i, &(c, cw)) in cells.iter().enumerate() {
+        if c == ' ' {
+            used += cw;
+            if word_seen {
+                boundary = Some(i + 1);
+            }
+            continue;
+        }
+        if used + cw > w && i > row_start {
+            let at = boundary.filter(|&b| b > row_start).unwrap_or(i);
+            starts.push(at);
+            row_start = at;
+            // Between the boundary and here there is one word and no space.
+            used = cells[at..i].iter().map(|&(_, cw)| cw).sum();
+            boundary = None;
+        }
+        used += cw;
+        word_seen = true;
+    }
+    starts
 }
 
 #[cfg(test)]
@@ -267,5 +308,41 @@ mod tests {
         );
         assert_eq!(wrap_cells(&[("", a), ("", b)], 4).len(), 1);
         assert_eq!(wrap_cells(&[("漢字漢", a)], 4).len(), 2);
+    }
+
+    fn rows(text: &str, w: usize) -> Vec<String> {
+        wrap_cells(&[(text, Style::default())], w)
+            .iter()
+            .map(|r| r.iter().map(|s| s.content.as_ref()).collect())
+            .collect()
+    }
+
+    #[test]
+    fn long_lines_break_between_words() {
+        assert_eq!(
+            rows("scope cancelled_caught = True", 20),
+            ["scope ", "cancelled_caught = ", "True"]
+        );
+        // A space that overflows stays at the end of its row, not at the start of the next.
+        assert_eq!(rows("one two three", 7), ["one two ", "three"]);
+        assert_eq!(rows("one two three", 8), ["one two ", "three"]);
+        // A word longer than the row, and a line without spaces, break by cells.
+        assert_eq!(rows("ab cdefghijkl", 5), ["ab ", "cdefg", "hijkl"]);
+        assert_eq!(rows("abcdefghij", 4), ["abcd", "efgh", "ij"]);
+        // Indentation is not a word boundary.
+        assert_eq!(rows("      abcdefgh", 8), ["      ab", "cdefgh"]);
+        // Wide characters count two cells.
+        assert_eq!(rows("漢字 漢字漢", 6), ["漢字 ", "漢字漢"]);
+    }
+
+    #[test]
+    fn a_row_never_shows_more_than_its_width() {
+        let line = "cancelled_caught = True and more words   with  gaps ".repeat(40);
+        for w in 1..60 {
+            for row in rows(&line, w) {
+                assert!(row.trim_end().width() <= w, "{row:?} wider than {w} cells");
+            }
+            assert_eq!(rows(&line, w).concat(), line);
+        }
     }
 }

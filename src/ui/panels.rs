@@ -48,7 +48,9 @@ pub fn panes(show_tree: bool, show_timeline: bool, tasks: usize, area: Rect) -> 
         return p;
     }
     let side = |pct: u16, area: Rect| {
-        let w = (area.width * pct / 100).max(PANEL_MIN_COLS);
+        // In u32: 45 % of a 1,500-column terminal is more than a u16 product holds.
+        let w = super::cells((u32::from(area.width) * u32::from(pct) / 100) as usize)
+            .max(PANEL_MIN_COLS);
         let [o, s] = Layout::horizontal([Constraint::Min(1), Constraint::Length(w)]).areas(area);
         (o, s)
     };
@@ -56,7 +58,7 @@ pub fn panes(show_tree: bool, show_timeline: bool, tasks: usize, area: Rect) -> 
         let mut top = area;
         if show_timeline {
             if area.height >= TALL_ROWS {
-                let want = tasks as u16 + 3; // title, rows, axis
+                let want = super::cells(tasks).saturating_add(3); // title, rows, axis
                 let h = want.clamp(5, area.height - OUTPUT_KEEP_ROWS);
                 let [o, t] =
                     Layout::vertical([Constraint::Min(1), Constraint::Length(h)]).areas(area);

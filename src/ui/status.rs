@@ -9,6 +9,7 @@ use ratatui::Frame;
 
 use crate::app::output::RunStatus;
 use crate::app::{App, KernelState};
+use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
 /// Formats a duration in seconds as `h:mm:ss` or `mm:ss`.
 pub fn clock(secs: u64) -> String {
@@ -20,48 +21,107 @@ pub fn clock(secs: u64) -> String {
     }
 }
 
+/// One item of the bar. Items never share a cell with a cut word: when the bar is too narrow,
+/// whole items go, the least useful first (`drop` rank 1 goes first; `None` is never dropped),
+/// and only the notice, the one item that is a sentence, is shortened with `…` instead.
+struct Item {
+    text: String,
+    style: Style,
+    right: bool,
+    drop: Option<u8>,
+    /// The notice: shortened rather than dropped.
+    shrink: bool,
+}
+
+/// Lower ranks are dropped first.
+const DROP_KERNEL: u8 = 1;
+const DROP_TITLE: u8 = 2;
+const DROP_PROGRESS: u8 = 3;
+const DROP_LOOPBACK: u8 = 4;
+const DROP_HELP: u8 = 5;
+const DROP_CLOCK: u8 = 6;
+const DROP_CLIENT_HINT: u8 = 7;
+
 pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
     let base = Style::default()
         .fg(app.theme.status_fg)
         .bg(app.theme.status_bg);
+    frame.buffer_mut().set_style(area, base);
+    let items = fit(items(app, base), usize::from(area.width));
+    let (right, left): (Vec<Item>, Vec<Item>) = items.into_iter().partition(|i| i.right);
+    let spans = |items: Vec<Item>| -> Vec<Span<'static>> {
+        items
+            .into_iter()
+            .map(|i| Span::styled(i.text, i.style))
+            .collect()
+    };
+    let right = Line::from(spans(right));
+    let right_w = super::cells(right.width()).min(area.width);
+    frame.render_widget(
+        Paragraph::new(Line::from(spans(left))),
+        Rect {
+            width: area.width - right_w,
+            ..area
+        },
+    );
+    let r = Rect::new(area.x + area.width - right_w, area.y, right_w, 1);
+    frame.render_widget(Paragraph::new(right), r);
+}
+
+/// The items of the bar in their order on screen, left ones then right ones.
+fn items(app: &App, base: Style) -> Vec<Item> {
+    let left = |text: String, style: Style, drop: Option<u8>| Item {
+        text,
+        style,
+        right: false,
+        drop,
+        shrink: false,
+    };
     let n = app.slide_number();
     let total = app.deck.slides.len();
-    let mut left = vec![
-        Span::styled(
-            format!(" {} ", app.deck.title),
-            base.add_modifier(Modifier::BOLD),
-        ),
-        Span::styled(format!(" {n} / {total} "), base),
-    ];
     let bar_len = 12usize;
     let filled = (n * bar_len).div_ceil(total).min(bar_len);
-    left.push(Span::styled(
-        format!("{}{} ", "█".repeat(filled), "░".repeat(bar_len - filled)),
-        base,
-    ));
+    let mut items = vec![
+        left(
+            format!(" {} ", app.deck.title),
+            base.add_modifier(Modifier::BOLD),
+            Some(DROP_TITLE),
+        ),
+        left(format!(" {n} / {total} "), base, None),
+        left(
+            format!("{}{} ", "█".repeat(filled), "░".repeat(bar_len - filled)),
+            base,
+            Some(DROP_PROGRESS),
+        ),
+    ];
     if !app.typed.is_empty() {
-        left.push(Span::styled(
+        items.push(left(
             format!(" go to {}⏎ ", app.typed),
             base.add_modifier(Modifier::REVERSED),
+            None,
         ));
     }
     if let Some(i) = app.client_focus {
         let id = app.clients.get(i).map(|c| c.id).unwrap_or(0);
-        left.push(Span::styled(
-            format!(" ⌨ typing into client {id} · Esc back to slides "),
-            base.add_modifier(Modifier::REVERSED | Modifier::BOLD),
+        let style = base.add_modifier(Modifier::REVERSED | Modifier::BOLD);
+        items.push(left(format!(" ⌨ typing into client {id} "), style, None));
+        items.push(left(
+            "· Esc back to slides ".into(),
+            style,
+            Some(DROP_CLIENT_HINT),
         ));
     }
     if app
         .current_output()
         .is_some_and(|o| !o.listeners.is_empty())
     {
-        let scope = if app.expose {
-            "⚠ exposed to the network"
+        // Exposure is a warning and stays; loopback is reassurance and can go.
+        let (scope, drop) = if app.expose {
+            ("⚠ exposed to the network", None)
         } else {
-            "loopback only"
+            ("loopback only", Some(DROP_LOOPBACK))
         };
-        left.push(Span::styled(format!(" {scope} "), base));
+        items.push(left(format!(" {scope} "), base, drop));
     }
     if let Some(out) = app.current_output() {
         let (text, m) = match &out.status {
@@ -77,22 +137,27 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
             RunStatus::Ok => (format!("✔ done {:.2} s", out.last_t), Modifier::empty()),
             RunStatus::Error => ("✖ error".to_string(), Modifier::BOLD),
             RunStatus::Stopped => ("■ stopped".to_string(), Modifier::empty()),
-            RunStatus::Died(_) => ("✖ interpreter died".to_string(), Modifier::BOLD),
+            // `interpreter died (signal 9)` or `interpreter exited with code 3`.
+            RunStatus::Died(why) => (format!("✖ {why}"), Modifier::BOLD),
         };
         // A replay says so next to its state, so nobody takes it for a live run.
         let text = match &out.replay {
             Some(_) => format!("⟲ replay · {text}"),
             None => text,
         };
-        left.push(Span::styled(format!(" {text} "), base.add_modifier(m)));
+        items.push(left(format!(" {text} "), base.add_modifier(m), None));
     } else if app.deck.slides[app.current].is_exec() && app.gate != crate::consent::Gate::Disabled {
-        left.push(Span::styled(" ▶ r runs ", base));
+        items.push(left(" ▶ r runs ".into(), base, None));
     }
     if let Some(notice) = &app.notice {
-        left.push(Span::styled(
-            format!(" {notice} "),
-            base.add_modifier(Modifier::ITALIC),
-        ));
+        items.push(Item {
+            shrink: true,
+            ..left(
+                format!(" {notice} "),
+                base.add_modifier(Modifier::ITALIC),
+                None,
+            )
+        });
     }
 
     let kernel = match &app.kernel {
@@ -100,27 +165,60 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
         KernelState::Ready { python, trio } => format!("py {python} · trio {trio} "),
         KernelState::Unavailable(_) if app.offline => "offline: r plays recordings ".to_string(),
         KernelState::Unavailable(_) => "no Python: r plays a recording ".to_string(),
+        KernelState::NotLooked => String::new(),
     };
-    let time = clock(app.timer.elapsed(app.talk_clock).as_secs());
-    let left_w_needed: usize = left.iter().map(Span::width).sum();
-    let mut right = format!("{kernel} ? help  {time} ");
-    // On a narrow screen the run state matters more than the interpreter's versions.
-    if left_w_needed + unicode_width::UnicodeWidthStr::width(right.as_str()) > area.width as usize {
-        right = format!(" ? help  {time} ");
+    let right = |text: String, drop: u8| Item {
+        text,
+        style: base,
+        right: true,
+        drop: Some(drop),
+        shrink: false,
+    };
+    if !kernel.is_empty() {
+        items.push(right(kernel, DROP_KERNEL));
     }
-    let right_w = unicode_width::UnicodeWidthStr::width(right.as_str()) as u16;
+    items.push(right(" ? help ".into(), DROP_HELP));
+    items.push(right(
+        format!(" {} ", clock(app.timer.elapsed(app.talk_clock).as_secs())),
+        DROP_CLOCK,
+    ));
+    items
+}
 
-    frame.buffer_mut().set_style(area, base);
-    let left_w = area.width.saturating_sub(right_w);
-    frame.render_widget(
-        Paragraph::new(Line::from(left)),
-        Rect {
-            width: left_w,
-            ..area
-        },
-    );
-    if right_w <= area.width {
-        let r = Rect::new(area.x + area.width - right_w, area.y, right_w, 1);
-        frame.render_widget(Paragraph::new(Span::styled(right, base)), r);
+/// Drops whole items, lowest rank first, until the bar fits `width`; if it still does not, the
+/// notice is shortened. Whatever is left past that is clipped at the edge.
+fn fit(mut items: Vec<Item>, width: usize) -> Vec<Item> {
+    let total = |items: &[Item]| -> usize { items.iter().map(|i| i.text.width()).sum() };
+    while total(&items) > width {
+        let Some(victim) = items
+            .iter()
+            .enumerate()
+            .filter_map(|(k, i)| i.drop.map(|d| (d, k)))
+            .min()
+            .map(|(_, k)| k)
+        else {
+            break;
+        };
+        items.remove(victim);
     }
+    let over = total(&items).saturating_sub(width);
+    if over > 0 {
+        if let Some(notice) = items.iter_mut().find(|i| i.shrink) {
+            let keep = notice.text.width().saturating_sub(over + 1);
+            notice.text = format!("{}…", cut(&notice.text, keep));
+        }
+    }
+    items
+}
+
+/// The longest prefix of `s` at most `w` cells wide.
+fn cut(s: &str, w: usize) -> &str {
+    let mut used = 0;
+    for (i, c) in s.char_indices() {
+        used += c.width().unwrap_or(0);
+        if used > w {
+            return &s[..i];
+        }
+    }
+    s
 }

@@ -252,3 +252,129 @@ fn slide_taller_than_u16_rows_draws() {
         assert_eq!(t.lines().count(), 24);
     }
 }
+
+/// The status row of a frame.
+fn status_row(app: &App, w: u16, h: u16) -> String {
+    text(app, w, h).lines().last().unwrap().to_string()
+}
+
+/// Slide 53 running its echo server, with a client typed into, as on stage.
+fn echo_app_with_client() -> App {
+    use crate::net::ClientEvent;
+    use ratatui::crossterm::event::{KeyCode, KeyEvent};
+    let mut app = reference_app(53);
+    app.update(Msg::RunStarted {
+        slide: 53,
+        result: Ok(9),
+    });
+    let ev =
+        Event::parse(r#"{"ev":"listen","t":0.01,"host":"127.0.0.1","port":1234,"family":"ipv4"}"#)
+            .unwrap();
+    app.update(Msg::Kernel(KernelMsg::Child(9, ChildMsg::Event(ev))));
+    app.update(Msg::Key(KeyEvent::from(KeyCode::Char('c'))));
+    app.update(Msg::Client(1, ClientEvent::Connected));
+    app.kernel = crate::app::KernelState::Ready {
+        python: "3.11.2".into(),
+        trio: "0.35.0".into(),
+    };
+    app
+}
+
+/// At 100 columns with a client open, the bar used to cut `loopback only` and `? help` into
+/// `loopback on ? help`: whole items go instead, the least useful first.
+#[test]
+fn status_bar_drops_whole_items_when_narrow() {
+    let app = echo_app_with_client();
+    let wide = status_row(&app, 200, 30);
+    let items = [
+        "Trio",
+        "53 / 57",
+        "typing into client 1",
+        "· Esc back to slides",
+        "loopback only",
+        "running",
+        "Esc stops",
+        "py 3.11.2 · trio 0.35.0",
+        "? help",
+        "00:00",
+    ];
+    for item in items {
+        assert!(wide.contains(item), "{item} missing at 200 columns: {wide}");
+    }
+    for w in (20..=200).rev() {
+        let row = status_row(&app, w, 30);
+        // An item is on the row whole or not at all. Below 64 columns the items that are never
+        // dropped (slide number, client, run state) no longer fit and are clipped at the edge.
+        for item in items {
+            let first = item.split_whitespace().next().unwrap();
+            let whole = row.contains(item) || !row.contains(&format!("{first} "));
+            let kept = ["53 / 57", "typing into client 1", "running", "Esc stops"];
+            assert!(
+                whole || (w < 64 && kept.contains(&item)),
+                "{item} cut at {w}: {row:?}"
+            );
+        }
+        // What matters on stage stays longest: where keys go and the run state.
+        if w >= 64 {
+            assert!(row.contains("typing into client 1"), "{w}: {row:?}");
+            assert!(row.contains("● running 0.0 s  Esc stops"), "{w}: {row:?}");
+        }
+    }
+    insta::assert_snapshot!("status_bar_client_100", status_row(&app, 100, 30));
+    insta::assert_snapshot!("status_bar_client_80", status_row(&app, 80, 30));
+}
+
+#[test]
+fn a_long_notice_is_shortened_not_cut_mid_item() {
+    let mut app = reference_app(12);
+    app.notice = Some("reload failed, showing the last good deck: line 3: unclosed fence".into());
+    let row = status_row(&app, 80, 24);
+    assert!(row.contains("12 / 57"), "{row}");
+    assert!(row.contains('…'), "{row}");
+    assert!(row.contains("reload failed"), "{row}");
+}
+
+/// `h` in the consent prompt shows the hidden code in a box sized from its widest line and its
+/// line count: a line of 65,532+ cells or 65,534+ lines overflowed the `u16` sums (a panic in
+/// a debug build, a wrong box in a release build).
+#[test]
+fn hidden_code_wider_or_longer_than_u16_draws() {
+    let cases = [
+        (65_532, 1),
+        (65_535, 1),
+        (70_000, 2),
+        (3, 65_534),
+        (3, 70_000),
+    ];
+    for (cells, lines) in cases {
+        let line = format!("{}\n", "x".repeat(cells));
+        let markdown = format!(
+            "# Workshop\n\n```exechidden\n{}```\n====\n# Demo\n\n```exec\nprint(1)\n```\n",
+            line.repeat(lines)
+        );
+        let deck = crate::deck::Deck::parse(std::path::Path::new("huge.md"), &markdown).unwrap();
+        let mut app = App::new(deck, crate::theme::Theme::load("dark").unwrap(), 2);
+        let mut prompt = crate::app::consent::ConsentPrompt::new(2);
+        prompt.view_hidden = true;
+        for scroll in [0, 100, u16::MAX] {
+            prompt.scroll = scroll;
+            app.consent = Some(prompt.clone());
+            for (w, h) in [(80, 24), (10, 3)] {
+                let t = text(&app, w, h);
+                assert_eq!(t.lines().count(), usize::from(h), "{cells}x{lines}");
+                if w == 80 {
+                    // The box is as tall as the screen when the code is longer, as wide when
+                    // a line is wider.
+                    let rows: Vec<&str> = t.lines().collect();
+                    let top = rows.iter().position(|r| r.contains('╭')).expect("a box");
+                    if lines > 24 {
+                        assert!(top == 0 && rows[23].contains('╰'), "{t}");
+                    }
+                    if cells > 80 {
+                        assert!(rows[top].starts_with('╭') && rows[top].ends_with('╮'));
+                    }
+                }
+            }
+        }
+    }
+}

@@ -5,16 +5,22 @@
 //! A case is the raw bytes of a deck file. It goes through `Deck::from_bytes` (what
 //! `Deck::load` does after reading), `split_slides`, the layout of every slide at tiny to wide
 //! widths, and a full-frame draw of every slide through the `App`, as `ui::draw` does it on a
-//! terminal. Anything that panics, breaks an invariant or takes longer than the budget fails.
+//! terminal, bare and under each overlay (help, the consent prompt and its hidden-code view,
+//! client panes fed the deck's text). Anything that panics, breaks an invariant or takes
+//! longer than the budget fails.
 #![allow(dead_code)]
 
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use ratatui::crossterm::event::{KeyCode, KeyEvent};
+use trio_present::app::clients::{self, ClientPane};
+use trio_present::app::consent::ConsentPrompt;
 use trio_present::app::output::RunOutput;
 use trio_present::app::App;
 use trio_present::cli::render_frame;
 use trio_present::deck::{split_slides, Deck, DeckError, Slide};
+use trio_present::net::ClientEvent;
 use trio_present::render::{layout_markdown, layout_slide, str_width, SlideLayout};
 use trio_present::theme::Theme;
 
@@ -209,6 +215,7 @@ pub fn check_frames(deck: Deck, theme: Theme) {
             );
             check_frame(&frame, w, h);
         }
+        check_overlays(&mut app, number);
         app.outputs.clear();
         // Scrolled past the end: the draw must clamp it. One size is enough for that.
         let scrolled = [(0, &SIZES[..]), (u16::MAX, &SIZES[2..3])];
@@ -223,6 +230,68 @@ pub fn check_frames(deck: Deck, theme: Theme) {
             }
         }
     }
+}
+
+/// The overlays over slide `number` (whose run output is shown): help, the consent prompt (the
+/// summary, then the hidden code scrolled from the top to past the end), and client panes
+/// whose transcripts and input are the deck's own text. The app is left without overlays.
+fn check_overlays(app: &mut App, number: usize) {
+    let sizes = [SIZES[1], SIZES[2], SIZES[3]];
+    let draw_all = |app: &App, what: &str| {
+        for (w, h) in sizes {
+            let frame = timed(
+                || format!("frame of slide {number} with {what} at {w}x{h}"),
+                || render_frame(app, w, h, false),
+            );
+            check_frame(&frame, w, h);
+        }
+    };
+    app.help = true;
+    draw_all(app, "help");
+    app.help = false;
+
+    let mut prompt = ConsentPrompt::new(number);
+    app.consent = Some(prompt.clone());
+    draw_all(app, "the consent prompt");
+    prompt.view_hidden = true;
+    for scroll in [0, 3, u16::MAX] {
+        prompt.scroll = scroll;
+        app.consent = Some(prompt.clone());
+        draw_all(app, &format!("the hidden code scrolled by {scroll}"));
+    }
+    app.consent = None;
+
+    // Client panes show what a demo server sends back: arbitrary bytes, here the deck's.
+    let text = app.deck.slides[number - 1].markdown.clone();
+    app.clients = (1..=3)
+        .map(|id| {
+            let mut pane = ClientPane::new(id, format!("127.0.0.1:{}", 1000 + id));
+            pane.apply(ClientEvent::Connected);
+            // Typed (as keys, the way the speaker types) and echoed back, line by line; the
+            // last line stays in the input.
+            for line in text.lines().take(20) {
+                for c in line.chars() {
+                    clients::key(&mut pane, KeyEvent::from(KeyCode::Char(c)));
+                }
+                clients::key(&mut pane, KeyEvent::from(KeyCode::Enter));
+                pane.apply(ClientEvent::Data(format!("{line}\n").into_bytes()));
+            }
+            for c in text.lines().next().unwrap_or_default().chars() {
+                clients::key(&mut pane, KeyEvent::from(KeyCode::Char(c)));
+            }
+            if id == 3 {
+                pane.apply(ClientEvent::ClosedByServer);
+            }
+            pane
+        })
+        .collect();
+    app.clients_slide = number;
+    for focus in [None, Some(0), Some(2)] {
+        app.client_focus = focus;
+        draw_all(app, &format!("client panes, focus {focus:?}"));
+    }
+    app.client_focus = None;
+    app.clients.clear();
 }
 
 fn check_frame(frame: &str, w: u16, h: u16) {
