@@ -98,16 +98,15 @@ pub fn present(deck: Deck, theme: Theme, opts: Options) -> anyhow::Result<()> {
     app.duration = opts.duration;
     // Speaker windows are a convenience: a presenter that cannot offer them still presents.
     let remote = post.clone();
-    let mut speakers = match crate::speaker::server::Server::start(
-        &deck_path,
-        Arc::new(move |m| remote.input(m)),
-    ) {
-        Ok(s) => s,
-        Err(why) => {
-            app.notice = app.notice.take().or(Some(why));
-            None
-        }
-    };
+    let mut speakers =
+        match crate::speaker::server::Server::start(&deck_path, Arc::new(move |m| remote.input(m)))
+        {
+            Ok(s) => s,
+            Err(why) => {
+                app.notice = app.notice.take().or(Some(why));
+                None
+            }
+        };
     let mut exec = Executor {
         pool,
         pending: None,
@@ -514,7 +513,14 @@ impl Executor {
                 }
             }
             record::replay::Stage::Offer(warning) => {
-                app.notice = Some(warning);
+                // Why it cannot run live comes first: that is what the speaker asked about.
+                // (Offline was the speaker's own choice: no need to say it again.)
+                app.notice = Some(match &app.kernel {
+                    crate::app::KernelState::Unavailable(why) if !app.offline => {
+                        format!("{why}; {warning}")
+                    }
+                    _ => warning,
+                });
                 app.replay_offer = Some(slide);
             }
             record::replay::Stage::Missing(why) => {

@@ -6,13 +6,12 @@
 
 mod common;
 
-use common::{reference_deck, BIN};
+use common::reference_deck;
 use serde_json::Value;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 fn check(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(BIN)
+    let out = common::bin()
         .arg("check")
         .args(args)
         .output()
@@ -237,7 +236,7 @@ fn check_needs_trust_or_approval_and_good_arguments() {
     let data = tempfile::tempdir().unwrap();
     let deck = reference_deck();
     let deck = deck.to_str().unwrap();
-    let out = Command::new(BIN)
+    let out = common::bin()
         .args(["check", deck])
         .env("XDG_DATA_HOME", data.path())
         .output()
@@ -275,7 +274,7 @@ fn ctrl_c_stops_the_check_and_reports_what_was_found() {
         mark.to_str().unwrap()
     );
     std::fs::write(&path, format!("# d\n====\n{long}====\n{long}")).unwrap();
-    let child = Command::new(BIN)
+    let child = common::bin()
         .args(["check", "--trust", path.to_str().unwrap()])
         .stdout(std::process::Stdio::piped())
         .spawn()

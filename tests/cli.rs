@@ -52,7 +52,7 @@ fn render_prints_the_frame() {
 fn render_color_emits_ansi_and_no_color_is_honoured() {
     let (_, out, _) = run(&["render", &deck(), "--slide", "12", "--color"]);
     assert!(out.contains("\x1b["), "colour escapes expected");
-    let out = std::process::Command::new(common::BIN)
+    let out = common::bin()
         .args(["render", &deck(), "--slide", "12", "--color"])
         .env("NO_COLOR", "1")
         .output()
@@ -223,7 +223,7 @@ fn theme_files_load_and_a_broken_one_names_file_and_key() {
 #[test]
 fn run_without_trust_or_approval_refuses_in_one_line() {
     let data = tempfile::tempdir().unwrap();
-    let out = std::process::Command::new(common::BIN)
+    let out = common::bin()
         .args(["run", &deck(), "--slide", "12"])
         .env("XDG_DATA_HOME", data.path())
         .output()

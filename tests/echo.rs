@@ -3,11 +3,11 @@
 
 mod common;
 
-use common::{reference_deck, BIN};
+use common::reference_deck;
 use serde_json::Value;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::process::{Child, ChildStdout, Command, Stdio};
+use std::process::{Child, ChildStdout, Stdio};
 use std::time::{Duration, Instant};
 
 /// The reference deck with every `1234` replaced (port 0 = any free port) and `move_on_after(5)`
@@ -37,7 +37,7 @@ impl Demo {
     }
 
     fn start_with(deck: &std::path::Path, slide: usize, extra: &[&str]) -> Demo {
-        let mut child = Command::new(BIN)
+        let mut child = common::bin()
             .args([
                 "run",
                 "--trust",
@@ -209,7 +209,7 @@ fn a_busy_port_is_one_clear_line() {
     let blocker = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = blocker.local_addr().unwrap().port();
     let (_d, deck) = deck_copy(port, 5);
-    let out = Command::new(BIN)
+    let out = common::bin()
         .args([
             "run",
             "--trust",

@@ -286,7 +286,7 @@ fn consent_is_asked_once_per_code_and_remembered() {
     pty.wait_exit(T);
 
     // Approved: the headless command needs no --trust now either.
-    let out = std::process::Command::new(common::BIN)
+    let out = common::bin()
         .args(["run", path.to_str().unwrap(), "--slide", "2"])
         .env("XDG_DATA_HOME", data)
         .output()

@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{reference_deck, Pty, BIN};
+use common::{reference_deck, Pty};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 const T: Duration = Duration::from_secs(15);
 
 fn cmd(data: &Path, args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(BIN)
+    let out = common::bin()
         .args(args)
         .env("XDG_DATA_HOME", data)
         .output()
@@ -173,13 +173,13 @@ fn run_replay_prints_the_recording_like_a_live_run() {
         (3.5..7.0).contains(&took),
         "original timing: took {took:.2} s"
     );
-    // Nothing recorded for slide 13: one line, exit 1.
+    // Nothing recorded for slide 33: one line, exit 1.
     let (code, out, _) = cmd(
         rehearsed(),
-        &["run", deck.to_str().unwrap(), "--slide", "13", "--replay"],
+        &["run", deck.to_str().unwrap(), "--slide", "33", "--replay"],
     );
     assert_eq!(code, 1);
-    assert!(out.contains("no recording of slide 13"), "{out}");
+    assert!(out.contains("no recording of slide 33"), "{out}");
     assert_eq!(out.lines().count(), 1, "{out}");
 }
 

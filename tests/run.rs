@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{reference_deck, BIN};
+use common::reference_deck;
 use serde_json::Value;
 use std::collections::HashMap;
 use std::process::{Command, Stdio};
@@ -53,7 +53,7 @@ impl Stream {
 }
 
 fn run_json(deck: &std::path::Path, slide: usize, extra: &[&str]) -> Stream {
-    let out = Command::new(BIN)
+    let out = common::bin()
         .args([
             "run",
             "--trust",
@@ -196,7 +196,7 @@ fn slide_46_says_what_it_defined() {
 
 #[test]
 fn text_output_has_time_task_and_text() {
-    let out = Command::new(BIN)
+    let out = common::bin()
         .args([
             "run",
             "--trust",
@@ -217,7 +217,7 @@ fn text_output_has_time_task_and_text() {
 
 /// `trio-present run DECK --slide 2 --timeout SECS`, to be completed and started.
 fn slide_2(deck: &std::path::Path, timeout: &str) -> Command {
-    let mut cmd = Command::new(BIN);
+    let mut cmd = common::bin();
     cmd.args([
         "run",
         "--trust",
@@ -274,7 +274,7 @@ fn interrupt_after(
     ready_text: &str,
 ) -> (Duration, i32, String) {
     use std::io::Read;
-    let mut child = Command::new(BIN)
+    let mut child = common::bin()
         .args([
             "run",
             "--trust",
@@ -329,7 +329,7 @@ fn os_exit_and_segfault_are_reported_as_an_exit_and_a_death() {
         ("import ctypes\nctypes.string_at(0)", "interpreter died"),
     ] {
         let (_d, deck) = deck_with(code);
-        let out = Command::new(BIN)
+        let out = common::bin()
             .args([
                 "run",
                 "--trust",
@@ -350,7 +350,7 @@ fn os_exit_and_segfault_are_reported_as_an_exit_and_a_death() {
 #[test]
 fn os_exit_0_is_a_normal_exit_not_a_death() {
     let (_d, deck) = deck_with("import os\nprint(\"bye\")\nos._exit(0)");
-    let out = Command::new(BIN)
+    let out = common::bin()
         .args(["run", "--trust", deck.to_str().unwrap(), "--slide", "2"])
         .args(["--timeout", "20"])
         .output()
@@ -467,7 +467,7 @@ fn oldest_supported_trio_from_the_users_environment() {
         "pip install trio==0.23.2 failed: {}",
         String::from_utf8_lossy(&pip.stderr)
     );
-    let out = Command::new(BIN)
+    let out = common::bin()
         .args([
             "run",
             "--trust",

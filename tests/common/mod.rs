@@ -12,6 +12,18 @@ use std::time::{Duration, Instant};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_trio-present");
 
+/// The binary, with its data directory (recordings, approvals) in a temporary directory of
+/// this test process: tests must neither read nor fill the user's own, nor see each other's
+/// recordings through it. A test that needs its own sets `XDG_DATA_HOME` after this. The
+/// cache (the provisioned trio) stays shared: provisioning once is the point of it.
+pub fn bin() -> Command {
+    static DATA: std::sync::OnceLock<tempfile::TempDir> = std::sync::OnceLock::new();
+    let data = DATA.get_or_init(|| tempfile::tempdir().expect("temporary data directory"));
+    let mut cmd = Command::new(BIN);
+    cmd.env("XDG_DATA_HOME", data.path());
+    cmd
+}
+
 /// The reference deck shipped with the project.
 pub fn reference_deck() -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("slides/trio.md")
@@ -48,7 +60,7 @@ impl Pty {
         assert_eq!(rc, 0, "openpty failed");
         let slave = unsafe { OwnedFd::from_raw_fd(s) };
         let master = unsafe { std::fs::File::from_raw_fd(m) };
-        let mut cmd = Command::new(BIN);
+        let mut cmd = bin();
         cmd.args(args).env("TERM", "xterm-256color");
         for (k, v) in env {
             cmd.env(k, v);
@@ -267,10 +279,7 @@ impl Drop for Pty {
 
 /// Runs the binary to completion and returns (status, stdout, stderr).
 pub fn run(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(BIN)
-        .args(args)
-        .output()
-        .expect("run trio-present");
+    let out = bin().args(args).output().expect("run trio-present");
     (
         out.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&out.stdout).into_owned(),
