@@ -39,6 +39,12 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
         format!("{}{} ", "█".repeat(filled), "░".repeat(bar_len - filled)),
         base,
     ));
+    if let Some(lang) = app.languages.label() {
+        left.push(Span::styled(
+            format!(" {lang} "),
+            base.add_modifier(Modifier::BOLD | Modifier::REVERSED),
+        ));
+    }
     if !app.typed.is_empty() {
         left.push(Span::styled(
             format!(" go to {}⏎ ", app.typed),
@@ -101,7 +107,12 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
         KernelState::Unavailable(_) if app.offline => "offline: r plays recordings ".to_string(),
         KernelState::Unavailable(_) => "no Python: r plays a recording ".to_string(),
     };
-    let time = clock(app.timer.elapsed(app.talk_clock).as_secs());
+    // The clock is the speaker's: `C` takes it off the projector.
+    let time = if app.show_clock {
+        clock(app.timer.elapsed(app.talk_clock).as_secs())
+    } else {
+        String::new()
+    };
     let left_w_needed: usize = left.iter().map(Span::width).sum();
     let mut right = format!("{kernel} ? help  {time} ");
     // On a narrow screen the run state matters more than the interpreter's versions.
