@@ -251,3 +251,57 @@ fn missing_translations_are_reported_not_fatal_unless_given_explicitly() {
     assert_eq!(err.lines().count(), 1, "{err}");
     assert!(err.contains("talk.yy.md: no such file"), "{err}");
 }
+
+#[test]
+fn hot_reload_follows_each_language_file() {
+    let talk = Talk::new(&[("talk.en.md", EN), ("talk.de.md", DE)]);
+    let mut aud = talk.spawn(&["--no-exec", &talk.path("talk.en.md")]);
+    aud.wait_for("opening words", T);
+    aud.send(b"L");
+    aud.wait_for("einleitende Worte", T);
+    // The language on screen reloads in place.
+    std::fs::write(talk.path("talk.de.md"), DE.replace("einleitende", "neue")).unwrap();
+    aud.wait_for("neue Worte", T);
+    // The other one is kept for the next switch, not shown.
+    std::fs::write(talk.path("talk.en.md"), EN.replace("opening", "edited")).unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(aud.contents().contains("neue Worte"), "{}", aud.contents());
+    aud.send(b"L");
+    aud.wait_for("edited words", T);
+    wait_status(&aud, " en ");
+    aud.send(b"q");
+    assert!(aud.wait_exit(T).success());
+}
+
+#[test]
+fn consent_is_asked_once_for_every_language() {
+    let talk = Talk::new(&[("talk.en.md", EN), ("talk.de.md", DE)]);
+    let mut aud = talk.spawn(&["--slide", "2", &talk.path("talk.en.md")]);
+    aud.wait_for("Ticker slide", T);
+    aud.send(b"r");
+    aud.wait_for("run this deck's code?", T);
+    aud.send(b"y");
+    aud.wait_for("tick 1", Duration::from_secs(60));
+    aud.send(b"\x1b");
+    aud.wait_for("stopped", T);
+    // The German deck's code was approved with it: a run there does not ask.
+    aud.send(b"L");
+    aud.wait_for("Zähler-Folie", T);
+    aud.send(b"r");
+    aud.wait_for("● running", T);
+    assert!(!aud.contents().contains("run this deck's code?"));
+    aud.send(b"\x1b");
+    aud.wait_for("stopped", T);
+    aud.send(b"q");
+    assert!(aud.wait_exit(T).success());
+    // Each deck keeps its own approval, so the German deck alone runs at once too.
+    let mut de = talk.spawn(&["--slide", "2", &talk.path("talk.de.md")]);
+    de.wait_for("Zähler-Folie", T);
+    de.send(b"r");
+    de.wait_for("● running", Duration::from_secs(60));
+    assert!(!de.contents().contains("run this deck's code?"));
+    de.send(b"\x1b");
+    de.wait_for("stopped", T);
+    de.send(b"q");
+    assert!(de.wait_exit(T).success());
+}
