@@ -24,6 +24,9 @@ pub struct Cli {
     pub command: Option<Cmd>,
     /// The deck: a markdown file, slides separated by lines of `====`.
     pub deck: Option<PathBuf>,
+    /// The same talk in other languages (`talk.de.md`): `L` switches, on the same slide.
+    #[arg(value_name = "TRANSLATION")]
+    pub translations: Vec<PathBuf>,
     #[command(flatten)]
     pub present: PresentArgs,
 }
@@ -117,6 +120,9 @@ pub enum Cmd {
     Check {
         /// The deck to rehearse.
         deck: PathBuf,
+        /// Its translations, compared with it (default: those its first slide names).
+        #[arg(value_name = "TRANSLATION")]
+        translations: Vec<PathBuf>,
         /// Seconds a slide may run before it counts as a timeout.
         #[arg(long, default_value_t = 15.0)]
         timeout: f64,
@@ -358,6 +364,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
         }
         Some(Cmd::Check {
             deck,
+            translations,
             timeout,
             slides,
             json,
@@ -386,7 +393,10 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
                 expose: exec.expose,
                 record,
             };
-            crate::check::run(&deck, &args)
+            // Translations are compared, not run: same code, same result.
+            let (decks, warnings) = crate::deck::translations::load(deck, &translations)
+                .map_err(|e| usage(e.to_string()))?;
+            crate::check::run_translated(&decks, &warnings, &args)
         }
         Some(Cmd::Recordings {
             deck,
@@ -446,6 +456,9 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
             };
             let deck = load_deck(&path)?;
             check_slide(&deck, cli.present.slide)?;
+            let (mut decks, warnings) = crate::deck::translations::load(deck, &cli.translations)
+                .map_err(|e| usage(e.to_string()))?;
+            let deck = decks.remove(0);
             let theme = load_theme(&cli.present.common.theme)?;
             if !std::io::IsTerminal::is_terminal(&std::io::stdout()) {
                 return Err(usage(
@@ -460,6 +473,8 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
                 no_exec: cli.present.common.no_exec,
                 offline: cli.present.offline,
                 duration: cli.present.duration,
+                translations: decks,
+                warnings,
             };
             crate::runtime::present(deck, theme, opts)?;
             Ok(0)

@@ -36,6 +36,9 @@ pub struct Options {
     pub offline: bool,
     /// The planned length of the talk (`--duration`), for the speaker window's pacing.
     pub duration: Option<Duration>,
+    /// The talk in other languages (`L`), and why a named one could not be loaded.
+    pub translations: Vec<Deck>,
+    pub warnings: Vec<String>,
 }
 
 /// Start-up work that the first slide does not need (finding Python, warming a spare,
@@ -61,8 +64,11 @@ const FRAME_INTERVAL: Duration = Duration::from_millis(30);
 
 /// Presents `deck` until the speaker quits.
 pub fn present(deck: Deck, theme: Theme, opts: Options) -> anyhow::Result<()> {
-    let deck_path = deck.path.clone();
     let mut app = App::new(deck, theme, opts.start_slide);
+    app.languages = crate::app::language::Languages::new(&app.deck, opts.translations);
+    if let Some(w) = opts.warnings.first() {
+        app.notice = Some(w.clone());
+    }
     let started = Instant::now();
     // Signals are caught before the terminal changes mode: a SIGHUP right after the first
     // frame must restore the terminal, not kill us with it raw.
@@ -76,11 +82,19 @@ pub fn present(deck: Deck, theme: Theme, opts: Options) -> anyhow::Result<()> {
     let mut frame_due = false;
 
     spawn_input(post.clone());
-    let reload = post.clone();
-    let _watcher = watcher::watch(&deck_path, move |r| {
-        reload.input(Msg::DeckReloaded(r));
-    })
-    .ok();
+    // Every language's file is watched; the app keeps a reload of one not on screen for later.
+    let _watchers: Vec<_> = app
+        .languages
+        .paths()
+        .iter()
+        .filter_map(|p| {
+            let reload = post.clone();
+            watcher::watch(p, move |r| {
+                reload.input(Msg::DeckReloaded(r));
+            })
+            .ok()
+        })
+        .collect();
     let kernel = post.clone();
     // Every live run is recorded; the recorder sees the messages on the reader threads.
     let warn = post.clone();
@@ -95,18 +109,23 @@ pub fn present(deck: Deck, theme: Theme, opts: Options) -> anyhow::Result<()> {
         kernel.bulk(Msg::Kernel(m));
     }));
     app.expose = opts.expose;
-    app.duration = opts.duration;
+    // `--duration` wins over the deck's own `<!-- duration: 30m -->`.
+    app.duration = opts
+        .duration
+        .or(crate::deck::settings::of(&app.deck).duration);
     // Speaker windows are a convenience: a presenter that cannot offer them still presents.
+    // A speaker window of any of the talk's languages finds the presenter.
     let remote = post.clone();
-    let mut speakers =
-        match crate::speaker::server::Server::start(&deck_path, Arc::new(move |m| remote.input(m)))
-        {
-            Ok(s) => s,
-            Err(why) => {
-                app.notice = app.notice.take().or(Some(why));
-                None
-            }
-        };
+    let mut speakers = match crate::speaker::server::Server::start_all(
+        &app.languages.paths(),
+        Arc::new(move |m| remote.input(m)),
+    ) {
+        Ok(s) => s,
+        Err(why) => {
+            app.notice = app.notice.take().or(Some(why));
+            None
+        }
+    };
     let mut exec = Executor {
         pool,
         pending: None,
@@ -123,7 +142,7 @@ pub fn present(deck: Deck, theme: Theme, opts: Options) -> anyhow::Result<()> {
             this_session: HashSet::new(),
         },
     };
-    app.gate = exec.consent.gate(&app.deck);
+    app.gate = exec.consent.gate_all(&app);
     if opts.no_exec {
         app.kernel = crate::app::KernelState::Unavailable("running code is off (--no-exec)".into());
     }
@@ -217,7 +236,7 @@ fn handle(app: &mut App, exec: &mut Executor, msg: Msg) {
     observe(&mut exec.pool, &msg);
     let mut effects = app.update(msg);
     if reloaded {
-        app.gate = exec.consent.gate(&app.deck);
+        app.gate = exec.consent.gate_all(app);
     }
     // A run asked for while Python was still being found starts as soon as it is known.
     if resolved {
@@ -376,6 +395,20 @@ impl Consent {
         }
     }
 
+    /// The gate of the whole talk: it may run only if every language's code may, since a
+    /// switch keeps runs going and must not ask mid-talk. Each deck keeps its own digest, so
+    /// an approval also holds for one language presented (or checked) alone.
+    fn gate_all(&self, app: &App) -> consent::Gate {
+        let gates: Vec<consent::Gate> = app.all_decks().map(|d| self.gate(d)).collect();
+        if gates.contains(&consent::Gate::Disabled) {
+            consent::Gate::Disabled
+        } else if gates.contains(&consent::Gate::Ask) {
+            consent::Gate::Ask
+        } else {
+            consent::Gate::Allowed
+        }
+    }
+
     /// Remembers the approval; a store that cannot be written is said, not fatal.
     fn approve(&mut self, deck: &Deck) -> Option<String> {
         let digest = consent::digest(deck);
@@ -426,8 +459,12 @@ impl Executor {
                 }
             }
             Effect::Approve => {
-                if let Some(why) = self.consent.approve(&app.deck) {
-                    app.notice = Some(why);
+                // Every language's code: `L` must never stop the talk to ask again.
+                let decks: Vec<Deck> = app.all_decks().cloned().collect();
+                for deck in &decks {
+                    if let Some(why) = self.consent.approve(deck) {
+                        app.notice = Some(why);
+                    }
                 }
             }
             Effect::Replay { slide, force } => self.replay(app, slide, force, None),

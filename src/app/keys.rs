@@ -42,6 +42,10 @@ pub enum Action {
     /// Pause or resume the talk timer; reset it to zero.
     TimerPause,
     TimerReset,
+    /// Switch to the talk's next language, on the same slide (`L`).
+    Language,
+    /// Show or hide the talk clock on the audience status bar (`C`).
+    ToggleClock,
     Quit,
 }
 
@@ -73,6 +77,8 @@ pub const HELP: &[(&str, &str)] = &[
     ("o", "overview of all slides (Enter jumps)"),
     ("/", "search slide text and notes"),
     ("s / S", "pause or resume / reset the talk timer"),
+    ("C", "talk clock on the status bar on/off"),
+    ("L", "next language (translations), same slide"),
     ("?", "this help"),
     ("q (Ctrl-c when idle)", "quit"),
 ];
@@ -110,6 +116,8 @@ pub fn action(key: KeyEvent) -> Option<Action> {
         KeyCode::Char('/') => Action::Search,
         KeyCode::Char('s') => Action::TimerPause,
         KeyCode::Char('S') => Action::TimerReset,
+        KeyCode::Char('L') => Action::Language,
+        KeyCode::Char('C') => Action::ToggleClock,
         KeyCode::Char('q') => Action::Quit,
         _ => return None,
     })

@@ -6,6 +6,7 @@
 pub mod clients;
 pub mod consent;
 pub mod keys;
+pub mod language;
 pub mod output;
 pub mod overview;
 mod remote;
@@ -147,6 +148,10 @@ pub struct App {
     /// The talk timer (pause and reset keys) and the planned length (`--duration`).
     pub timer: timer::Timer,
     pub duration: Option<Duration>,
+    /// The talk's languages (`L` switches; see [`language`]).
+    pub languages: language::Languages,
+    /// The talk clock on the audience status bar (`C` hides it or shows it again).
+    pub show_clock: bool,
     /// Memoised layouts by (slide index, width); cleared when the deck changes.
     layouts: RefCell<HashMap<(usize, u16), Rc<SlideLayout>>>,
 }
@@ -185,6 +190,8 @@ impl App {
             overview: None,
             timer: timer::Timer::running(Duration::ZERO),
             duration: None,
+            languages: language::Languages::default(),
+            show_clock: true,
             layouts: RefCell::new(HashMap::new()),
         }
     }
@@ -271,6 +278,7 @@ impl App {
                 }
                 effects
             }
+            Msg::DeckReloaded(Ok(deck)) if self.reload_other_language(&deck) => vec![],
             Msg::DeckReloaded(Ok(deck)) => {
                 self.deck = deck;
                 // The code may have changed under an open question: ask about the new code.
@@ -380,6 +388,11 @@ impl App {
             }
             Action::Blank | Action::Overview | Action::Search => self.speaker_action(action),
             Action::TimerPause | Action::TimerReset => self.speaker_action(action),
+            Action::Language => self.switch_language(),
+            Action::ToggleClock => {
+                self.show_clock = !self.show_clock;
+                vec![]
+            }
             Action::OpenClient => self.open_client(),
             Action::FocusClients => {
                 if self.clients.is_empty() || self.clients_slide != self.slide_number() {

@@ -31,6 +31,8 @@ pub enum ProblemKind {
     UnclosedFence,
     Syntax,
     Overflow,
+    /// A translation differs from the deck (slide count, exec code) or cannot be read.
+    Translation,
 }
 
 /// Fences that were never closed (they swallow the rest of the deck).

@@ -7,6 +7,7 @@
 mod lint;
 mod report;
 mod runner;
+mod translations;
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -50,6 +51,21 @@ pub struct Report {
 
 /// Runs the check; returns the exit status.
 pub fn run(deck: &Deck, args: &CheckArgs) -> anyhow::Result<i32> {
+    run_with(deck, args, vec![])
+}
+
+/// Checks `decks[0]` and compares the other decks (its translations) with it; `warnings` are
+/// translations that could not be loaded.
+pub fn run_translated(
+    decks: &[Deck],
+    warnings: &[String],
+    args: &CheckArgs,
+) -> anyhow::Result<i32> {
+    let problems = translations::problems(decks, warnings);
+    run_with(&decks[0], args, problems)
+}
+
+fn run_with(deck: &Deck, args: &CheckArgs, extra: Vec<Problem>) -> anyhow::Result<i32> {
     let started = Instant::now();
     let mut stdout = std::io::stdout().lock();
     let selected: Vec<usize> = if args.slides.is_empty() {
@@ -60,6 +76,7 @@ pub fn run(deck: &Deck, args: &CheckArgs) -> anyhow::Result<i32> {
     let theme = Theme::load("dark")?;
     let mut problems = lint::unclosed_fences(deck, &selected);
     problems.extend(lint::overflows(deck, &selected, args.size, &theme));
+    problems.extend(extra);
 
     let mut progress = |line: &str| eprintln!("trio-present: {line}");
     let choice = python::choose_python(args.python.as_deref());

@@ -54,7 +54,13 @@ pub fn footer(w: &mut impl Write, report: &Report) -> std::io::Result<()> {
     if !report.problems.is_empty() {
         writeln!(w, "deck problems:")?;
         for p in &report.problems {
+            if p.kind == ProblemKind::Translation {
+                // The message names the files and the slide itself.
+                writeln!(w, "  {}", p.message)?;
+                continue;
+            }
             let kind = match p.kind {
+                ProblemKind::Translation => "translation",
                 ProblemKind::UnclosedFence => "unclosed fence",
                 ProblemKind::Syntax => "does not compile",
                 ProblemKind::Overflow => "too tall",

@@ -3,7 +3,9 @@
 //! file; splitting happens before any markdown parsing so that `====` is never a setext heading.
 
 pub mod notes;
+pub mod settings;
 mod split;
+pub mod translations;
 
 use std::path::{Path, PathBuf};
 

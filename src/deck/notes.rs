@@ -20,10 +20,20 @@ pub struct SlideNotes {
 
 /// Reads the notes and budget of one slide's markdown.
 pub fn extract(markdown: &str) -> SlideNotes {
-    use pulldown_cmark::{Event, Parser};
     let mut out = SlideNotes::default();
+    for body in comments(markdown) {
+        comment(&body, &mut out);
+    }
+    out
+}
+
+/// The bodies of the HTML comments of `markdown` (outside code), in order. Also read by
+/// [`super::settings`] for the deck's own settings in its first slide.
+pub fn comments(markdown: &str) -> Vec<String> {
+    use pulldown_cmark::{Event, Parser};
+    let mut found = Vec::new();
     if !markdown.contains("<!--") {
-        return out;
+        return found;
     }
     // An HTML block arrives as several `Html` events (one per line); inline comments as one
     // `InlineHtml`. Joined in order, every comment is whole again.
@@ -38,10 +48,10 @@ pub fn extract(markdown: &str) -> SlideNotes {
     while let Some(start) = rest.find("<!--") {
         let after = &rest[start + 4..];
         let Some(end) = after.find("-->") else { break };
-        comment(&after[..end], &mut out);
+        found.push(after[..end].to_string());
         rest = &after[end + 3..];
     }
-    out
+    found
 }
 
 fn comment(body: &str, out: &mut SlideNotes) {

@@ -36,6 +36,8 @@ pub const HELP: &[(&str, &str)] = &[
     ("[ ] t T v", "output scroll, timestamps, tree, timeline"),
     ("b .", "blank the audience screen / bring it back"),
     ("s / S", "pause or resume / reset the talk timer"),
+    ("L", "next language on both screens (notes follow)"),
+    ("C", "talk clock on the audience screen on/off"),
     ("o /", "overview / search slides and notes"),
     ("j k ↓ ↑", "scroll the notes"),
     ("?", "this help"),
@@ -57,6 +59,8 @@ pub struct Speaker {
     pub wall: String,
     pub notice: Option<String>,
     pub quit: bool,
+    /// The canonical path of [`Speaker::deck`], to notice the presenter switching language.
+    canonical: Option<std::path::PathBuf>,
 }
 
 impl Speaker {
@@ -73,6 +77,28 @@ impl Speaker {
             wall: String::new(),
             notice: None,
             quit: false,
+            canonical: None,
+        }
+    }
+
+    /// Shows the notes of the deck the presenter shows (it switched language, or the window
+    /// was opened on another language's file). The path comes from the same user's presenter.
+    fn follow_deck(&mut self, path: &std::path::Path) {
+        let ours = self
+            .canonical
+            .get_or_insert_with(|| {
+                std::fs::canonicalize(&self.deck.path).unwrap_or_else(|_| self.deck.path.clone())
+            })
+            .clone();
+        if ours == path {
+            return;
+        }
+        match Deck::load(path) {
+            Ok(deck) => {
+                self.deck = deck;
+                self.canonical = Some(path.to_path_buf());
+            }
+            Err(e) => self.notice = Some(format!("cannot show the presenter's language: {e}")),
         }
     }
 
@@ -97,6 +123,9 @@ impl Speaker {
                 vec![]
             }
             SMsg::State(state) => {
+                if let Some(path) = &state.deck {
+                    self.follow_deck(path);
+                }
                 let index = state
                     .slide
                     .saturating_sub(1)
@@ -122,6 +151,8 @@ impl Speaker {
                 self.remote = None;
                 vec![]
             }
+            // A reload of a language the presenter has left since: not the deck shown.
+            SMsg::DeckReloaded(Ok(deck)) if deck.path != self.deck.path => vec![],
             SMsg::DeckReloaded(Ok(deck)) => {
                 self.deck = deck;
                 self.current = self.current.min(self.deck.slides.len() - 1);

@@ -48,6 +48,8 @@ pub fn remote_allowed(action: Action) -> bool {
             | Blank
             | TimerPause
             | TimerReset
+            | Language
+            | ToggleClock
     )
 }
 
@@ -67,6 +69,12 @@ pub struct State {
     pub notice: Option<String>,
     /// The run of the current slide, if it has one.
     pub run: Option<RunState>,
+    /// The canonical path of the deck on screen, and its language label when the talk has
+    /// several: the window shows that deck's notes (absent from older presenters).
+    #[serde(default)]
+    pub deck: Option<std::path::PathBuf>,
+    #[serde(default)]
+    pub lang: Option<String>,
 }
 
 /// A run as the speaker window shows it.
@@ -115,6 +123,11 @@ impl State {
             consent: app.consent.is_some(),
             notice: app.notice.clone(),
             run,
+            deck: app
+                .languages
+                .current_path()
+                .map(std::path::Path::to_path_buf),
+            lang: app.languages.label(),
         }
     }
 }

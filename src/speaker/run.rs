@@ -26,12 +26,16 @@ pub fn run(deck: Deck, theme: Theme) -> anyhow::Result<()> {
     let (tx, rx) = mpsc::channel::<SMsg>();
     spawn_input(tx.clone());
     spawn_signals(tx.clone())?;
-    let reload_tx = tx.clone();
-    let _watcher = watcher::watch(&deck_path, move |r| {
-        let _ = reload_tx.send(SMsg::DeckReloaded(r));
-    })
-    .ok();
-    let link = super::client::spawn(socket, tx);
+    let watch = |path: &std::path::Path| {
+        let reload_tx = tx.clone();
+        watcher::watch(path, move |r| {
+            let _ = reload_tx.send(SMsg::DeckReloaded(r));
+        })
+        .ok()
+    };
+    let mut watched = deck_path.clone();
+    let mut _watcher = watch(&watched);
+    let link = super::client::spawn(socket, tx.clone());
 
     while !speaker.quit {
         let ms = SystemTime::now()
@@ -52,6 +56,11 @@ pub fn run(deck: Deck, theme: Theme) -> anyhow::Result<()> {
                     speaker.notice = Some("the presenter went away; reconnecting…".into());
                 }
             }
+        }
+        // The presenter switched language: watch that file now, for hot reload.
+        if speaker.deck.path != watched {
+            watched = speaker.deck.path.clone();
+            _watcher = watch(&watched);
         }
         if !speaker.quit {
             draw(&mut terminal, &speaker)?;

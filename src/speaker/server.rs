@@ -31,7 +31,8 @@ struct Conns {
 pub type Post = Arc<dyn Fn(Msg) -> bool + Send + Sync>;
 
 pub struct Server {
-    path: PathBuf,
+    /// One socket per deck of the talk (its languages), removed when the presenter ends.
+    paths: Vec<PathBuf>,
     conns: Arc<Mutex<Conns>>,
     last: String,
 }
@@ -41,29 +42,43 @@ impl Server {
     /// already does (a rehearsal copy, a test): the windows stay with the first one, and this
     /// presenter says nothing about it, since its status bar is for the talk.
     pub fn start(deck: &Path, tx: Post) -> Result<Option<Server>, String> {
-        let path = super::path::socket_for(deck)?;
-        let listener = match UnixListener::bind(&path) {
-            Ok(l) => l,
-            Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => {
-                if UnixStream::connect(&path).is_ok() {
-                    return Ok(None);
-                }
-                // Left behind by a presenter that was killed.
-                let _ = std::fs::remove_file(&path);
-                UnixListener::bind(&path)
-                    .map_err(|e| format!("speaker socket {}: {e}", path.display()))?
-            }
-            Err(e) => return Err(format!("speaker socket {}: {e}", path.display())),
-        };
-        let _ = std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600));
+        Self::start_all(&[deck.to_path_buf()], tx)
+    }
+
+    /// Listens on the socket of each of `decks` (a talk's languages), so a speaker window
+    /// opened on any of them finds this presenter. `None` when every one is taken.
+    pub fn start_all(decks: &[PathBuf], tx: Post) -> Result<Option<Server>, String> {
         let conns = Arc::new(Mutex::new(Conns::default()));
-        let accepted = conns.clone();
-        std::thread::Builder::new()
-            .name("speaker-accept".into())
-            .spawn(move || accept(listener, accepted, tx))
-            .map_err(|e| e.to_string())?;
-        Ok(Some(Server {
-            path,
+        let mut paths = Vec::new();
+        for deck in decks {
+            let path = super::path::socket_for(deck)?;
+            if paths.contains(&path) {
+                continue;
+            }
+            let listener = match UnixListener::bind(&path) {
+                Ok(l) => l,
+                Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => {
+                    if UnixStream::connect(&path).is_ok() {
+                        continue;
+                    }
+                    // Left behind by a presenter that was killed.
+                    let _ = std::fs::remove_file(&path);
+                    UnixListener::bind(&path)
+                        .map_err(|e| format!("speaker socket {}: {e}", path.display()))?
+                }
+                Err(e) => return Err(format!("speaker socket {}: {e}", path.display())),
+            };
+            let _ = std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600));
+            let accepted = conns.clone();
+            let tx = tx.clone();
+            std::thread::Builder::new()
+                .name("speaker-accept".into())
+                .spawn(move || accept(listener, accepted, tx))
+                .map_err(|e| e.to_string())?;
+            paths.push(path);
+        }
+        Ok((!paths.is_empty()).then(|| Server {
+            paths,
             conns,
             last: String::new(),
         }))
@@ -100,7 +115,9 @@ impl Server {
 
 impl Drop for Server {
     fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.path);
+        for path in &self.paths {
+            let _ = std::fs::remove_file(path);
+        }
     }
 }
 

@@ -108,6 +108,12 @@ fn header(s: &Speaker, frame: &mut Frame, area: Rect) {
         Span::styled(" SPEAKER ", bold.add_modifier(Modifier::REVERSED)),
         Span::styled(format!(" {} / {total} ", s.current + 1), bold),
     ];
+    if let Some(lang) = s.remote.as_ref().and_then(|r| r.lang.as_ref()) {
+        left.push(Span::styled(
+            format!(" {lang} "),
+            bold.add_modifier(Modifier::REVERSED),
+        ));
+    }
     match &s.remote {
         None => left.push(Span::styled(
             " ○ waiting for the presenter (trio-present DECK) ",
@@ -379,6 +385,7 @@ mod tests {
                 secs: 2.1,
                 lines: vec!["  0.01  main()  tick".into()],
             }),
+            ..State::default()
         })));
         insta::assert_snapshot!("speaker_running_100x30", text(&s, 100, 30));
         insta::assert_snapshot!("speaker_running_80x24", text(&s, 80, 24));

@@ -94,6 +94,13 @@ fn items(app: &App, base: Style) -> Vec<Item> {
             Some(DROP_PROGRESS),
         ),
     ];
+    if let Some(lang) = app.languages.label() {
+        items.push(left(
+            format!(" {lang} "),
+            base.add_modifier(Modifier::BOLD | Modifier::REVERSED),
+            None,
+        ));
+    }
     if !app.typed.is_empty() {
         items.push(left(
             format!(" go to {}⏎ ", app.typed),
@@ -178,10 +185,13 @@ fn items(app: &App, base: Style) -> Vec<Item> {
         items.push(right(kernel, DROP_KERNEL));
     }
     items.push(right(" ? help ".into(), DROP_HELP));
-    items.push(right(
-        format!(" {} ", clock(app.timer.elapsed(app.talk_clock).as_secs())),
-        DROP_CLOCK,
-    ));
+    // The clock is the speaker's: `C` takes it off the projector.
+    if app.show_clock {
+        items.push(right(
+            format!(" {} ", clock(app.timer.elapsed(app.talk_clock).as_secs())),
+            DROP_CLOCK,
+        ));
+    }
     items
 }
 
