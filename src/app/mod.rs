@@ -104,6 +104,8 @@ pub enum KernelState {
 pub struct App {
     pub deck: Deck,
     pub theme: Theme,
+    /// Key bindings: the defaults with the config file's changes.
+    pub keymap: keys::Keymap,
     /// 0-based index of the slide shown.
     pub current: usize,
     /// Rows the current slide is scrolled down by.
@@ -163,6 +165,7 @@ impl App {
         App {
             deck,
             theme,
+            keymap: keys::Keymap::default(),
             current,
             scroll: 0,
             help: false,
@@ -233,7 +236,7 @@ impl App {
             Msg::Key(key) if self.consent.is_some() => self.consent_key(key),
             Msg::Key(key) if self.overview.is_some() => self.overview_key(key),
             Msg::Key(key) if self.client_focus.is_some() && !self.help => self.client_key(key),
-            Msg::Key(key) => match keys::action(key) {
+            Msg::Key(key) => match self.keymap.action(key) {
                 Some(action) => self.act(action),
                 None => vec![],
             },

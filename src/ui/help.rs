@@ -1,20 +1,21 @@
-//! The help overlay (`?`): every key binding, from the same table the key handler uses.
+//! The help overlay (`?`): every key binding as bound now, from the keymap the key handler
+//! uses (so a key rebound in the config file shows as rebound).
 
 use ratatui::layout::Rect;
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::Frame;
 
-use crate::app::keys::HELP;
 use crate::app::App;
 
 pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
-    let key_w = HELP
+    let help = app.keymap.help();
+    let key_w = help
         .iter()
         .map(|(k, _)| k.chars().count())
         .max()
         .unwrap_or(0);
-    let lines: Vec<Line> = HELP
+    let lines: Vec<Line> = help
         .iter()
         .map(|(k, what)| {
             Line::from(vec![
