@@ -9,6 +9,7 @@ use ratatui::backend::TestBackend;
 use ratatui::Terminal;
 
 use crate::app::App;
+use crate::config::Config;
 use crate::deck::Deck;
 use crate::theme::Theme;
 
@@ -55,8 +56,8 @@ fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
 #[derive(Args, Debug, Clone)]
 pub struct Common {
     /// Theme: dark, light, high-contrast, or a path to a .toml file.
-    #[arg(long, default_value = "dark")]
-    pub theme: String,
+    #[arg(long)]
+    pub theme: Option<String>,
     /// Python interpreter (default: $TRIO_PRESENT_PYTHON, the active virtualenv, python3).
     #[arg(long)]
     pub python: Option<PathBuf>,
@@ -93,8 +94,8 @@ pub enum Cmd {
         #[arg(long)]
         notes: bool,
         /// Theme: dark, light, high-contrast, or a path to a .toml file.
-        #[arg(long, default_value = "dark")]
-        theme: String,
+        #[arg(long)]
+        theme: Option<String>,
     },
     /// Run one slide's code headless and print its output stream.
     Run {
@@ -167,15 +168,15 @@ pub enum Cmd {
         #[arg(long, default_value = "100x30")]
         size: String,
         /// Theme of the frames: dark, light, high-contrast, or a .toml file.
-        #[arg(long, default_value = "dark")]
-        theme: String,
+        #[arg(long)]
+        theme: Option<String>,
     },
     /// The speaker window: notes, the next slide, timer and demo state; follows the presenter
     /// of the same deck (start `trio-present DECK` in another terminal) and drives it.
     Speaker {
         deck: PathBuf,
-        #[arg(long, default_value = "dark")]
-        theme: String,
+        #[arg(long)]
+        theme: Option<String>,
     },
     /// Check the Python interpreter and trio; `--install` provisions trio.
     Doctor {
@@ -291,6 +292,16 @@ fn load_theme(spec: &str) -> anyhow::Result<Theme> {
 }
 
 fn dispatch(cli: Cli) -> anyhow::Result<i32> {
+    // Defaults the user set once; flags override them. A bad file stops every command but
+    // doctor, which shows the problem among its findings.
+    let config = match (Config::load(), &cli.command) {
+        (Ok(c), _) => c,
+        (Err(e), Some(Cmd::Doctor { .. })) => {
+            println!("config   {e}");
+            Config::default()
+        }
+        (Err(e), _) => return Err(usage(format!("config file {e}"))),
+    };
     match cli.command {
         Some(Cmd::Render {
             deck,
@@ -306,7 +317,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
             if width < 10 || height < 3 {
                 return Err(usage("--width must be at least 10 and --height at least 3"));
             }
-            let theme = load_theme(&theme)?;
+            let theme = load_theme(&config.theme(theme.as_deref()))?;
             let mut app = App::new(deck, theme, slide);
             // A still frame never looks for Python: "finding Python…" would never resolve.
             app.kernel = crate::app::KernelState::NotLooked;
@@ -321,7 +332,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
         }
         Some(Cmd::Speaker { deck, theme }) => {
             let deck = load_deck(&deck)?;
-            let theme = load_theme(&theme)?;
+            let theme = load_theme(&config.theme(theme.as_deref()))?;
             if !std::io::IsTerminal::is_terminal(&std::io::stdout()) {
                 return Err(usage(
                     "stdout is not a terminal; the speaker window needs one",
@@ -356,8 +367,8 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
                 slide,
                 timeout,
                 json,
-                python: exec.python,
-                expose: exec.expose,
+                python: config.python(exec.python),
+                expose: config.expose(exec.expose),
                 replay,
             };
             crate::headless::run(&deck, &args)
@@ -389,8 +400,8 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
                 timeout: std::time::Duration::from_secs_f64(timeout),
                 json,
                 size,
-                python: exec.python,
-                expose: exec.expose,
+                python: config.python(exec.python),
+                expose: config.expose(exec.expose),
                 record,
             };
             // Translations are compared, not run: same code, same result.
@@ -437,13 +448,16 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
                     "slide {n} has no exec code, so nothing was recorded"
                 )));
             }
-            let theme = load_theme(&theme)?;
+            let theme = load_theme(&config.theme(theme.as_deref()))?;
             crate::export::cast::export(&deck, &slides, &cast, size, theme)
         }
         Some(Cmd::Doctor { install, python }) => {
+            for line in config.describe() {
+                println!("{line}");
+            }
             let mut out = std::io::stdout();
             Ok(crate::kernel::doctor::run(
-                python.as_deref(),
+                config.python(python).as_deref(),
                 install,
                 &mut out,
             ))
@@ -459,7 +473,9 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
             let (mut decks, warnings) = crate::deck::translations::load(deck, &cli.translations)
                 .map_err(|e| usage(e.to_string()))?;
             let deck = decks.remove(0);
-            let theme = load_theme(&cli.present.common.theme)?;
+            let theme = load_theme(&config.theme(cli.present.common.theme.as_deref()))?;
+            // (Loading the file already checked its bindings.)
+            let keymap = config.keymap().unwrap_or_default();
             if !std::io::IsTerminal::is_terminal(&std::io::stdout()) {
                 return Err(usage(
                     "stdout is not a terminal; to print a slide use: trio-present render DECK --slide N",
@@ -467,14 +483,15 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
             }
             let opts = crate::runtime::Options {
                 start_slide: cli.present.slide,
-                python: cli.present.common.python,
-                expose: cli.present.common.expose,
+                python: config.python(cli.present.common.python),
+                expose: config.expose(cli.present.common.expose),
                 trust: cli.present.common.trust,
                 no_exec: cli.present.common.no_exec,
                 offline: cli.present.offline,
                 duration: cli.present.duration,
                 translations: decks,
                 warnings,
+                keymap,
             };
             crate::runtime::present(deck, theme, opts)?;
             Ok(0)

@@ -39,6 +39,8 @@ pub struct Options {
     /// The talk in other languages (`L`), and why a named one could not be loaded.
     pub translations: Vec<Deck>,
     pub warnings: Vec<String>,
+    /// Key bindings (the config file's `[keys]` applied to the defaults).
+    pub keymap: crate::app::keys::Keymap,
 }
 
 /// Start-up work that the first slide does not need (finding Python, warming a spare,
@@ -66,6 +68,7 @@ const FRAME_INTERVAL: Duration = Duration::from_millis(30);
 pub fn present(deck: Deck, theme: Theme, opts: Options) -> anyhow::Result<()> {
     let mut app = App::new(deck, theme, opts.start_slide);
     app.languages = crate::app::language::Languages::new(&app.deck, opts.translations);
+    app.keymap = opts.keymap;
     if let Some(w) = opts.warnings.first() {
         app.notice = Some(w.clone());
     }

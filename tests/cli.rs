@@ -324,3 +324,83 @@ fn readme_starts_with_title_sentence_and_two_commands() {
         assert!(readme.contains(needed), "README lacks {needed:?}");
     }
 }
+
+/// A config directory holding `text` as trio-present's config file.
+fn config_dir(text: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("trio-present")).unwrap();
+    std::fs::write(dir.path().join("trio-present/config.toml"), text).unwrap();
+    dir
+}
+
+#[test]
+fn a_bad_config_file_is_one_line_naming_the_line_and_key() {
+    let dir = config_dir("theme = \"light\"\n\n[keys]\nfly = [\"f\"]\n");
+    let out = common::bin()
+        .env("XDG_CONFIG_HOME", dir.path())
+        .args(["render", reference_deck().to_str().unwrap(), "--slide", "1"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains("config.toml:4:") && err.contains("unknown action `fly`"),
+        "{err}"
+    );
+    // doctor still starts, and shows the problem.
+    let out = common::bin()
+        .env("XDG_CONFIG_HOME", dir.path())
+        .args(["doctor", "--python", "/nonexistent/python3"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("unknown action `fly`"), "{text}");
+}
+
+#[test]
+fn doctor_shows_the_effective_config_and_where_each_value_came_from() {
+    let dir = config_dir("theme = \"light\"\nexpose = true\n[keys]\nrun = [\"F5\"]\n");
+    let out = common::bin()
+        .env("XDG_CONFIG_HOME", dir.path())
+        .args(["doctor", "--python", "/nonexistent/python3"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("theme  light (from "), "{text}");
+    assert!(text.contains("config.toml:1)"), "{text}");
+    assert!(text.contains("expose true (from "), "{text}");
+    assert!(text.contains("keys   run = F5 (from "), "{text}");
+}
+
+#[test]
+fn the_config_theme_applies_unless_a_flag_says_otherwise() {
+    let deck = reference_deck();
+    let render = |config: Option<&std::path::Path>, extra: &[&str]| {
+        let mut cmd = common::bin();
+        if let Some(c) = config {
+            cmd.env("XDG_CONFIG_HOME", c);
+        }
+        let out = cmd
+            .args(["render", deck.to_str().unwrap(), "--slide", "1", "--color"])
+            .args(extra)
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let dir = config_dir("theme = \"light\"\n");
+    let light = render(None, &["--theme", "light"]);
+    let dark = render(None, &[]);
+    assert_ne!(light, dark, "the themes differ");
+    assert_eq!(
+        render(Some(dir.path()), &[]),
+        light,
+        "the config file's theme"
+    );
+    assert_eq!(
+        render(Some(dir.path()), &["--theme", "dark"]),
+        dark,
+        "a flag overrides the config file"
+    );
+}

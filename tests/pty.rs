@@ -332,3 +332,31 @@ fn consent_is_asked_once_per_code_and_remembered() {
     pty.send(b"q");
     pty.wait_exit(T);
 }
+
+#[test]
+fn keys_rebound_in_the_config_file_work_and_the_help_shows_them() {
+    let config = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(config.path().join("trio-present")).unwrap();
+    std::fs::write(
+        config.path().join("trio-present/config.toml"),
+        "[keys]\nnext = [\"x\", \"Right\"]\ntoggle_help = \"F1\"\n",
+    )
+    .unwrap();
+    let deck = reference_deck();
+    let mut pty = Pty::spawn_env(
+        &["--no-exec", deck.to_str().unwrap()],
+        100,
+        30,
+        &[("XDG_CONFIG_HOME", config.path().to_str().unwrap())],
+    );
+    pty.wait_for("async programming for humans", T);
+    pty.send(b"x");
+    pty.wait_for(" 2 / 57 ", T);
+    pty.send(b"\x1bOP"); // F1
+    pty.wait_for("keys · any key closes", T);
+    pty.wait_for("x →", T);
+    pty.send(b"q");
+    pty.wait_gone("keys · any key closes", T);
+    pty.send(b"q");
+    assert!(pty.wait_exit(T).success());
+}

@@ -14,13 +14,16 @@ pub const BIN: &str = env!("CARGO_BIN_EXE_trio-present");
 
 /// The binary, with its data directory (recordings, approvals) in a temporary directory of
 /// this test process: tests must neither read nor fill the user's own, nor see each other's
-/// recordings through it. A test that needs its own sets `XDG_DATA_HOME` after this. The
+/// recordings through it; the config directory is an empty one. A test that needs its own
+/// sets `XDG_DATA_HOME` / `XDG_CONFIG_HOME` after this. The
 /// cache (the provisioned trio) stays shared: provisioning once is the point of it.
 pub fn bin() -> Command {
     static DATA: std::sync::OnceLock<tempfile::TempDir> = std::sync::OnceLock::new();
     let data = DATA.get_or_init(|| tempfile::tempdir().expect("temporary data directory"));
     let mut cmd = Command::new(BIN);
-    cmd.env("XDG_DATA_HOME", data.path());
+    cmd.env("XDG_DATA_HOME", data.path().join("data"));
+    // Nor may the user's config file change what tests see.
+    cmd.env("XDG_CONFIG_HOME", data.path().join("config"));
     cmd
 }
 
