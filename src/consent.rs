@@ -13,11 +13,12 @@ use sha2::{Digest, Sha256};
 use crate::deck::{BlockKind, Deck};
 
 /// Whether the deck's code may run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Gate {
     /// `--trust`, or this user approved exactly this code before.
     Allowed,
     /// Show what would run and ask before the first run.
+    #[default]
     Ask,
     /// `--no-exec`: the deck is only shown.
     Disabled,

@@ -67,11 +67,20 @@ const FRAME_INTERVAL: Duration = Duration::from_millis(30);
 /// Presents `deck` until the speaker quits.
 pub fn present(deck: Deck, theme: Theme, opts: Options) -> anyhow::Result<()> {
     let mut app = App::new(deck, theme, opts.start_slide);
-    app.languages = crate::app::language::Languages::new(&app.deck, opts.translations);
-    app.keymap = opts.keymap;
-    if let Some(w) = opts.warnings.first() {
-        app.notice = Some(w.clone());
-    }
+    // `--duration` wins over the deck's own `<!-- duration: 30m -->`.
+    let duration = opts
+        .duration
+        .or(crate::deck::settings::of(&app.deck).duration);
+    app.update(Msg::Configure(Box::new(crate::app::Startup {
+        expose: opts.expose,
+        offline: opts.offline,
+        no_exec: opts.no_exec,
+        duration,
+        keymap: opts.keymap,
+        translations: opts.translations,
+        warnings: opts.warnings,
+        gate: consent::Gate::Ask, // decided below, once the consent store is open
+    })));
     let started = Instant::now();
     // Signals are caught before the terminal changes mode: a SIGHUP right after the first
     // frame must restore the terminal, not kill us with it raw.
@@ -111,11 +120,6 @@ pub fn present(deck: Deck, theme: Theme, opts: Options) -> anyhow::Result<()> {
         }
         kernel.bulk(Msg::Kernel(m));
     }));
-    app.expose = opts.expose;
-    // `--duration` wins over the deck's own `<!-- duration: 30m -->`.
-    app.duration = opts
-        .duration
-        .or(crate::deck::settings::of(&app.deck).duration);
     // Speaker windows are a convenience: a presenter that cannot offer them still presents.
     // A speaker window of any of the talk's languages finds the presenter.
     let remote = post.clone();
@@ -125,13 +129,14 @@ pub fn present(deck: Deck, theme: Theme, opts: Options) -> anyhow::Result<()> {
     ) {
         Ok(s) => s,
         Err(why) => {
-            app.notice = app.notice.take().or(Some(why));
+            if app.notice.is_none() {
+                app.update(Msg::Notice(why));
+            }
             None
         }
     };
     let mut exec = Executor {
         pool,
-        pending: None,
         clients: HashMap::new(),
         post,
         expose: opts.expose,
@@ -145,16 +150,8 @@ pub fn present(deck: Deck, theme: Theme, opts: Options) -> anyhow::Result<()> {
             this_session: HashSet::new(),
         },
     };
-    app.gate = exec.consent.gate_all(&app);
-    if opts.no_exec {
-        app.kernel = crate::app::KernelState::Unavailable("running code is off (--no-exec)".into());
-    }
-    if opts.offline {
-        app.offline = true;
-        app.kernel = crate::app::KernelState::Unavailable(
-            "offline (--offline): exec slides play their recordings".into(),
-        );
-    }
+    let gate = exec.consent.gate_all(&app);
+    app.update(Msg::Gate(gate));
 
     let mut background_started = false;
     while !app.quit {
@@ -230,7 +227,6 @@ pub fn present(deck: Deck, theme: Theme, opts: Options) -> anyhow::Result<()> {
 
 /// Passes one message to the app and carries out what it asks for.
 fn handle(app: &mut App, exec: &mut Executor, msg: Msg) {
-    let resolved = matches!(msg, Msg::Kernel(KernelMsg::Resolved(_)));
     let reloaded = matches!(msg, Msg::DeckReloaded(Ok(_)));
     let ended = match &msg {
         Msg::Kernel(KernelMsg::Child(id, ChildMsg::Exited { .. })) => Some(*id),
@@ -239,13 +235,7 @@ fn handle(app: &mut App, exec: &mut Executor, msg: Msg) {
     observe(&mut exec.pool, &msg);
     let mut effects = app.update(msg);
     if reloaded {
-        app.gate = exec.consent.gate_all(app);
-    }
-    // A run asked for while Python was still being found starts as soon as it is known.
-    if resolved {
-        // ... unless the speaker has left that slide meanwhile.
-        let slide = app.slide_number();
-        effects.extend(exec.pending.take().filter(|s| *s == slide).map(Effect::Run));
+        effects.extend(app.update(Msg::Gate(exec.consent.gate_all(app))));
     }
     for effect in effects {
         exec.carry_out(effect, app);
@@ -367,8 +357,6 @@ fn observe(pool: &mut Pool, msg: &Msg) {
 /// What the loop owns to carry out effects: the interpreters and the built-in clients.
 struct Executor {
     pool: Pool,
-    /// A run asked for before Python was found; it starts when it is.
-    pending: Option<usize>,
     clients: HashMap<usize, Client>,
     post: Post,
     expose: bool,
@@ -433,9 +421,7 @@ impl Executor {
         match effect {
             Effect::Run(slide) => {
                 if self.pool.interpreter().is_none() && self.pool.unavailable().is_none() {
-                    self.pending = Some(slide);
-                    app.notice =
-                        Some("starting Python… the demo runs as soon as it is ready".into());
+                    app.update(Msg::RunQueued(slide));
                     return;
                 }
                 if let Some(why) = self.pool.unavailable() {
@@ -456,7 +442,6 @@ impl Executor {
                     );
                     self.recorder.begin(*id, meta, started);
                 }
-                app.notice = None;
                 for e in app.update(Msg::RunStarted { slide, result }) {
                     self.carry_out(e, app);
                 }
@@ -466,13 +451,12 @@ impl Executor {
                 let decks: Vec<Deck> = app.all_decks().cloned().collect();
                 for deck in &decks {
                     if let Some(why) = self.consent.approve(deck) {
-                        app.notice = Some(why);
+                        app.update(Msg::Notice(why));
                     }
                 }
             }
             Effect::Replay { slide, force } => self.replay(app, slide, force, None),
             Effect::Stop => {
-                self.pending = None;
                 if let Some(p) = &self.player {
                     p.stop();
                 }
@@ -538,30 +522,15 @@ impl Executor {
         });
         match record::replay::stage(self.recordings.as_ref(), &app.deck, slide, force, sink) {
             record::replay::Stage::Play(player, label) => {
-                app.notice = None;
                 let id = player.id;
                 self.player = Some(player);
-                let effects = app.update(Msg::RunStarted {
-                    slide,
-                    result: Ok(id),
-                });
-                if let Some(out) = app.outputs.get_mut(&slide) {
-                    out.replay = Some(label);
-                }
+                let effects = app.update(Msg::ReplayStarted { slide, id, label });
                 for e in effects {
                     self.carry_out(e, app);
                 }
             }
             record::replay::Stage::Offer(warning) => {
-                // Why it cannot run live comes first: that is what the speaker asked about.
-                // (Offline was the speaker's own choice: no need to say it again.)
-                app.notice = Some(match &app.kernel {
-                    crate::app::KernelState::Unavailable(why) if !app.offline => {
-                        format!("{why}; {warning}")
-                    }
-                    _ => warning,
-                });
-                app.replay_offer = Some(slide);
+                app.update(Msg::ReplayOffered { slide, warning });
             }
             record::replay::Stage::Missing(why) => {
                 let live_why = live_why.or_else(|| match &app.kernel {
@@ -585,7 +554,7 @@ impl Executor {
         if record::replay::is_replay(id) {
             return;
         }
-        let Some(out) = app.outputs.values_mut().find(|o| o.child == id) else {
+        let Some(out) = app.outputs.values().find(|o| o.child == id) else {
             return;
         };
         if !matches!(
@@ -597,13 +566,8 @@ impl Executor {
         if let Some(store) = &self.recordings {
             if let record::Found::Exact(rec, _) = store.find(&app.deck, out.slide) {
                 if rec.header.is_good() {
-                    out.note(
-                        crate::app::output::Source::Info,
-                        &format!(
-                            "the run recorded {} can stand in: R plays it",
-                            rec.header.date
-                        ),
-                    );
+                    let date = rec.header.date.clone();
+                    app.update(Msg::RecordingAvailable { id, date });
                 }
             }
         }

@@ -30,6 +30,9 @@ use crate::theme::Theme;
 use keys::Action;
 use output::{RunOutput, RunStatus, Source};
 
+/// Slide layouts kept at most (a 57-slide deck at two widths fits).
+pub const LAYOUT_CACHE_MAX: usize = 128;
+
 /// An input to the app.
 #[derive(Debug, Clone)]
 pub enum Msg {
@@ -51,10 +54,47 @@ pub enum Msg {
     Terminate,
     /// A one-line message for the status bar from outside the app (a recording not saved).
     Notice(String),
+    /// The loop's settings at start-up: flags, the config file, the talk's languages.
+    Configure(Box<Startup>),
+    /// Whether code may run changed (consent given, the deck's code edited).
+    Gate(Gate),
+    /// Python is still being found: the run of `slide` starts as soon as it is ready (unless
+    /// the speaker stops it or leaves the slide first).
+    RunQueued(usize),
+    /// The loop started playing a recording of `slide` as run `id`, recorded `label`.
+    ReplayStarted {
+        slide: usize,
+        id: u64,
+        label: String,
+    },
+    /// Only a recording of other code exists for `slide`: `R` again plays it anyway.
+    ReplayOffered {
+        slide: usize,
+        warning: String,
+    },
+    /// The failed live run `id` has a good recording of the same code that can stand in.
+    RecordingAvailable {
+        id: u64,
+        date: String,
+    },
     /// Something happened on built-in client `id`.
     Client(usize, crate::net::ClientEvent),
     /// A speaker window asked for something (see [`crate::speaker`]).
     Remote(crate::speaker::protocol::Cmd),
+}
+
+/// What the loop knows at start-up and the app needs (see [`Msg::Configure`]).
+#[derive(Debug, Clone, Default)]
+pub struct Startup {
+    pub expose: bool,
+    pub offline: bool,
+    pub no_exec: bool,
+    pub duration: Option<Duration>,
+    pub keymap: keys::Keymap,
+    pub translations: Vec<Deck>,
+    /// Problems loading translations; the first goes to the status bar.
+    pub warnings: Vec<String>,
+    pub gate: Gate,
 }
 
 /// Something for the loop to do.
@@ -154,7 +194,10 @@ pub struct App {
     pub languages: language::Languages,
     /// The talk clock on the audience status bar (`C` hides it or shows it again).
     pub show_clock: bool,
-    /// Memoised layouts by (slide index, width); cleared when the deck changes.
+    /// A run asked for before Python was found (see [`Msg::RunQueued`]).
+    pub queued: Option<usize>,
+    /// Memoised layouts by (slide index, width), at most [`LAYOUT_CACHE_MAX`]; cleared when the
+    /// deck changes.
     layouts: RefCell<HashMap<(usize, u16), Rc<SlideLayout>>>,
 }
 
@@ -195,6 +238,7 @@ impl App {
             duration: None,
             languages: language::Languages::default(),
             show_clock: true,
+            queued: None,
             layouts: RefCell::new(HashMap::new()),
         }
     }
@@ -207,10 +251,44 @@ impl App {
     /// The layout of slide `index` at `width`, computed once.
     pub fn layout(&self, index: usize, width: u16) -> Rc<SlideLayout> {
         let mut cache = self.layouts.borrow_mut();
+        if cache.len() >= LAYOUT_CACHE_MAX && !cache.contains_key(&(index, width)) {
+            // Dragging a window's edge makes a new width per frame: keep only the width in
+            // use (and forget everything if one width alone fills the cache).
+            cache.retain(|(_, w), _| *w == width);
+            if cache.len() >= LAYOUT_CACHE_MAX {
+                cache.clear();
+            }
+        }
         cache
             .entry((index, width))
             .or_insert_with(|| Rc::new(layout_slide(&self.deck.slides[index], width, &self.theme)))
             .clone()
+    }
+
+    /// Takes the loop's start-up settings (see [`Msg::Configure`]).
+    fn configure(&mut self, s: Startup) {
+        self.expose = s.expose;
+        self.duration = s.duration;
+        self.keymap = s.keymap;
+        self.languages = language::Languages::new(&self.deck, s.translations);
+        if let Some(w) = s.warnings.into_iter().next() {
+            self.notice = Some(w);
+        }
+        self.gate = s.gate;
+        if s.no_exec {
+            self.kernel = KernelState::Unavailable("running code is off (--no-exec)".into());
+        }
+        if s.offline {
+            self.offline = true;
+            self.kernel = KernelState::Unavailable(
+                "offline (--offline): exec slides play their recordings".into(),
+            );
+        }
+    }
+
+    /// How many layouts are cached (for tests of the bound).
+    pub fn cached_layouts(&self) -> usize {
+        self.layouts.borrow().len()
     }
 
     /// The output shown on the current slide, if it was run.
@@ -258,13 +336,25 @@ impl App {
                 vec![]
             }
             Msg::Kernel(k) => {
+                let resolved = matches!(k, KernelMsg::Resolved(_));
                 self.kernel_msg(k);
-                vec![]
+                // A run asked for while Python was being found starts now, unless the speaker
+                // has left that slide meanwhile.
+                let slide = self.slide_number();
+                match self.queued.take() {
+                    Some(queued) if resolved && queued == slide => vec![Effect::Run(slide)],
+                    Some(queued) if !resolved => {
+                        self.queued = Some(queued);
+                        vec![]
+                    }
+                    _ => vec![],
+                }
             }
             Msg::RunStarted { slide, result } => {
                 let mut effects = vec![];
                 match result {
                     Ok(child) => {
+                        self.notice = None;
                         effects.extend(self.close_clients());
                         let mut out = RunOutput::new(slide, child);
                         out.started_at = self.talk_clock;
@@ -297,6 +387,47 @@ impl App {
             }
             Msg::Notice(text) => {
                 self.notice = Some(text);
+                vec![]
+            }
+            Msg::Configure(startup) => {
+                self.configure(*startup);
+                vec![]
+            }
+            Msg::Gate(gate) => {
+                self.gate = gate;
+                vec![]
+            }
+            Msg::RunQueued(slide) => {
+                self.queued = Some(slide);
+                self.notice = Some("starting Python… the demo runs as soon as it is ready".into());
+                vec![]
+            }
+            Msg::ReplayStarted { slide, id, label } => {
+                let effects = self.update(Msg::RunStarted {
+                    slide,
+                    result: Ok(id),
+                });
+                if let Some(out) = self.outputs.get_mut(&slide) {
+                    out.replay = Some(label);
+                }
+                effects
+            }
+            Msg::ReplayOffered { slide, warning } => {
+                // (Offline was the speaker's own choice: no need to say it again.)
+                self.notice = Some(match &self.kernel {
+                    KernelState::Unavailable(why) if !self.offline => format!("{why}; {warning}"),
+                    _ => warning,
+                });
+                self.replay_offer = Some(slide);
+                vec![]
+            }
+            Msg::RecordingAvailable { id, date } => {
+                if let Some(out) = self.outputs.values_mut().find(|o| o.child == id) {
+                    out.note(
+                        Source::Info,
+                        &format!("the run recorded {date} can stand in: R plays it"),
+                    );
+                }
                 vec![]
             }
             Msg::Terminate => {
@@ -609,6 +740,10 @@ impl App {
     }
 
     fn stop(&mut self) -> Vec<Effect> {
+        if self.queued.take().is_some() {
+            self.notice = Some("the run waiting for Python was cancelled".into());
+            return vec![];
+        }
         if self.is_running() {
             self.mark_stop();
             return vec![Effect::Stop];

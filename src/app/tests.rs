@@ -319,3 +319,45 @@ fn no_exec_refuses_with_a_notice() {
     assert!(app.consent.is_none());
     assert!(app.notice.as_deref().unwrap().contains("--no-exec"));
 }
+
+#[test]
+fn the_layout_cache_stays_bounded_while_the_window_is_resized() {
+    let app = reference_app(1);
+    for width in 20..400u16 {
+        for index in [0, 11, 36] {
+            let layout = app.layout(index, width);
+            assert!(layout.width <= width, "width {width}");
+        }
+        assert!(app.cached_layouts() <= LAYOUT_CACHE_MAX);
+    }
+    // The width in use stays cached: the same layout comes back.
+    let a = app.layout(11, 100);
+    let b = app.layout(11, 100);
+    assert!(Rc::ptr_eq(&a, &b));
+}
+
+#[test]
+fn a_run_queued_before_python_is_ready_starts_then_or_is_cancelled_by_the_speaker() {
+    let resolved = || Msg::Kernel(KernelMsg::Resolved(Err("no python here".into())));
+    // Queued, then Python's answer: the run starts (and meets the answer).
+    let mut app = reference_app(12);
+    app.update(Msg::RunQueued(12));
+    assert!(app.notice.as_deref().unwrap().contains("starting Python"));
+    assert_eq!(app.update(resolved()), vec![Effect::Run(12)]);
+    // Esc while queued: nothing starts later.
+    let mut app = reference_app(12);
+    app.update(Msg::RunQueued(12));
+    assert!(key(&mut app, KeyCode::Esc).is_empty());
+    assert!(app.notice.as_deref().unwrap().contains("cancelled"));
+    assert!(app.update(resolved()).is_empty());
+    // Left the slide: nothing starts.
+    let mut app = reference_app(12);
+    app.update(Msg::RunQueued(12));
+    key(&mut app, KeyCode::Right);
+    assert!(app.update(resolved()).is_empty());
+    // Progress lines keep it queued.
+    let mut app = reference_app(12);
+    app.update(Msg::RunQueued(12));
+    app.update(Msg::Kernel(KernelMsg::Progress("installing trio…".into())));
+    assert_eq!(app.update(resolved()), vec![Effect::Run(12)]);
+}
