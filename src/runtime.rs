@@ -16,7 +16,7 @@ use crate::app::{App, Effect, Msg};
 use crate::deck::Deck;
 use crate::kernel::pool::{KernelMsg, Pool};
 use crate::kernel::process::ChildMsg;
-use crate::kernel::protocol::{self, Event};
+use crate::kernel::protocol::Event;
 use crate::net::client::{describe, ClientSink};
 use crate::net::{Client, ClientEvent};
 use crate::theme::Theme;
@@ -55,8 +55,9 @@ pub fn present(deck: Deck, theme: Theme, opts: Options) -> anyhow::Result<()> {
     draw(&mut terminal, &app)?;
 
     let (tx, rx) = mpsc::channel::<Msg>();
-    spawn_input(tx.clone());
-    spawn_signals(tx.clone())?;
+    let input = Arc::new(crate::suspend::InputPause::default());
+    spawn_input(tx.clone(), input.clone());
+    spawn_signals(tx.clone(), input.clone())?;
     let reload_tx = tx.clone();
     let _watcher = watcher::watch(&deck_path, move |r| {
         let _ = reload_tx.send(Msg::DeckReloaded(r));
@@ -166,6 +167,16 @@ pub fn present(deck: Deck, theme: Theme, opts: Options) -> anyhow::Result<()> {
                 effects.extend(exec.pending.take().filter(|s| *s == slide).map(Effect::Run));
             }
             for effect in effects {
+                // $EDITOR needs the terminal, which the loop owns.
+                if let Effect::ExternalEdit { slide, block, code } = effect {
+                    let result = crate::suspend::edit_outside(&mut terminal, &input, &code, slide);
+                    app.update(Msg::ExternalEdited {
+                        slide,
+                        block,
+                        result,
+                    });
+                    continue;
+                }
                 exec.carry_out(effect, &mut app);
             }
             if let Some(id) = ended {
@@ -272,10 +283,13 @@ impl Executor {
                     return self.replay(app, slide, false, Some(why));
                 }
                 self.player = None;
-                let command = protocol::run_command(&app.deck, slide, self.expose);
+                let command = app.run_command(slide, self.expose);
                 let started = Instant::now();
                 let result = self.pool.run(&command);
-                if let Ok(id) = &result {
+                // The speaker's edits and picks are not the deck's code: no recording of them
+                // may stand in for the slide later.
+                let record = !app.run_is_custom(slide);
+                if let Some(id) = result.as_ref().ok().filter(|_| record) {
                     let meta = record::recorder::Meta::new(
                         &app.deck,
                         slide,
@@ -344,6 +358,41 @@ impl Executor {
             Effect::ClientClose { id } => {
                 self.clients.remove(&id);
             }
+            Effect::Input(bytes) => {
+                if let Err(why) = self.pool.send_input(&bytes) {
+                    app.notice = Some(why);
+                }
+            }
+            Effect::InputEof => self.pool.close_input(),
+            Effect::WriteBack { slide, block, code } => {
+                let target = app.deck.slides.get(slide - 1).and_then(|s| {
+                    crate::app::edit::runnable(s)
+                        .get(block)
+                        .map(|b| (*b).clone())
+                });
+                let Some(target) = target else {
+                    app.notice = Some("the block is gone from the deck: nothing written".into());
+                    return;
+                };
+                match crate::app::edit::write_back(&app.deck.path, &target, &code) {
+                    Ok(text) => {
+                        // The speaker's own code: an approval of the deck carries over to it,
+                        // so the reload does not ask again.
+                        if app.gate == consent::Gate::Allowed {
+                            if let Ok(new) = Deck::parse(&app.deck.path, &text) {
+                                self.consent.this_session.insert(consent::digest(&new));
+                            }
+                        }
+                        app.notice = Some(format!(
+                            "slide {slide}: block written to {}",
+                            app.deck.path.display()
+                        ));
+                    }
+                    Err(why) => app.notice = Some(why),
+                }
+            }
+            // Carried out by the loop (it owns the terminal).
+            Effect::ExternalEdit { .. } => {}
         }
     }
 }
@@ -427,8 +476,18 @@ impl Executor {
     }
 }
 
-fn spawn_input(tx: mpsc::Sender<Msg>) {
+fn spawn_input(tx: mpsc::Sender<Msg>, pause: Arc<crate::suspend::InputPause>) {
     std::thread::spawn(move || loop {
+        // Reads only with a timeout, so that it can step aside for $EDITOR.
+        pause.park_if_paused();
+        match event::poll(crate::suspend::INPUT_POLL) {
+            Ok(false) => continue,
+            Ok(true) => {}
+            Err(_) => {
+                let _ = tx.send(Msg::Terminate);
+                break;
+            }
+        }
         let msg = match event::read() {
             Ok(TermEvent::Key(k)) if k.kind != KeyEventKind::Release => Msg::Key(k),
             Ok(TermEvent::Resize(w, h)) => Msg::Resize(w, h),
@@ -441,11 +500,18 @@ fn spawn_input(tx: mpsc::Sender<Msg>) {
     });
 }
 
-fn spawn_signals(tx: mpsc::Sender<Msg>) -> std::io::Result<()> {
+fn spawn_signals(
+    tx: mpsc::Sender<Msg>,
+    pause: Arc<crate::suspend::InputPause>,
+) -> std::io::Result<()> {
     use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
     let mut signals = signal_hook::iterator::Signals::new([SIGTERM, SIGHUP, SIGINT])?;
     std::thread::spawn(move || {
-        if signals.forever().next().is_some() {
+        // A Ctrl-c typed in $EDITOR reaches us too (same terminal): it was for the editor.
+        if signals
+            .forever()
+            .any(|sig| !(sig == SIGINT && pause.is_paused()))
+        {
             let _ = tx.send(Msg::Terminate);
         }
     });

@@ -42,6 +42,18 @@ pub enum Action {
     /// Pause or resume the talk timer; reset it to zero.
     TimerPause,
     TimerReset,
+    /// Edit the slide's (picked) exec block in the presenter (`e`) or in `$EDITOR` (`E`).
+    Edit,
+    EditExternal,
+    /// Drop the speaker's edit of the block: back to the deck's code (`u`).
+    Revert,
+    /// Write the edited block back into the deck file (`W`).
+    WriteBack,
+    /// Step to the next / previous exec block of the slide, to run just that one (`}` `{`).
+    PickNext,
+    PickPrev,
+    /// Type into the running demo's stdin (`i`).
+    FocusInput,
     Quit,
 }
 
@@ -73,6 +85,21 @@ pub const HELP: &[(&str, &str)] = &[
     ("o", "overview of all slides (Enter jumps)"),
     ("/", "search slide text and notes"),
     ("s / S", "pause or resume / reset the talk timer"),
+    (
+        "e / E",
+        "edit the exec block here / in $EDITOR (r runs the edit)",
+    ),
+    (
+        "in the editor",
+        "Ctrl-z undo · Ctrl-e run · Ctrl-s write to deck · Esc done",
+    ),
+    ("u", "revert the edited block to the deck's code"),
+    ("W", "write the edited block into the deck file"),
+    (
+        "} {",
+        "pick the next / previous exec block (r runs only it)",
+    ),
+    ("i", "type into the demo's stdin (Enter sends, Ctrl-d EOF)"),
     ("?", "this help"),
     ("q (Ctrl-c when idle)", "quit"),
 ];
@@ -110,6 +137,13 @@ pub fn action(key: KeyEvent) -> Option<Action> {
         KeyCode::Char('/') => Action::Search,
         KeyCode::Char('s') => Action::TimerPause,
         KeyCode::Char('S') => Action::TimerReset,
+        KeyCode::Char('e') => Action::Edit,
+        KeyCode::Char('E') => Action::EditExternal,
+        KeyCode::Char('u') => Action::Revert,
+        KeyCode::Char('W') => Action::WriteBack,
+        KeyCode::Char('}') => Action::PickNext,
+        KeyCode::Char('{') => Action::PickPrev,
+        KeyCode::Char('i') => Action::FocusInput,
         KeyCode::Char('q') => Action::Quit,
         _ => return None,
     })

@@ -52,6 +52,7 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
             base.add_modifier(Modifier::REVERSED | Modifier::BOLD),
         ));
     }
+    left.extend(super::editor::status_spans(app, base));
     if app
         .current_output()
         .is_some_and(|o| !o.listeners.is_empty())
