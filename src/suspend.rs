@@ -126,10 +126,14 @@ pub fn edit_outside(
         execute!(
             std::io::stdout(),
             terminal::EnterAlternateScreen,
-            cursor::Hide
+            cursor::Hide,
+            terminal::Clear(terminal::ClearType::All)
         )?;
         std::io::stdout().flush()?;
-        terminal.clear()
+        // Forget what was drawn, so the next frame is drawn whole. (Not `terminal.clear()`:
+        // it asks the terminal where the cursor is, and waits for the answer.)
+        terminal.swap_buffers();
+        Ok(())
     })();
     input.resume();
     back.map_err(|e| format!("cannot take the terminal back: {e}"))?;

@@ -279,12 +279,21 @@ impl App {
     /// blocks that are gone are dropped.
     pub(super) fn reconcile_edits(&mut self) {
         let deck = &self.deck;
+        let mut written = None;
         self.edits.retain(|&(s, i), code| {
-            deck.slides
+            let block = deck
+                .slides
                 .get(s - 1)
-                .and_then(|slide| runnable(slide).get(i).map(|b| b.source != *code))
-                .unwrap_or(false)
+                .and_then(|sl| runnable(sl).get(i).copied());
+            if block.is_some_and(|b| b.source == *code) {
+                written = Some(s);
+            }
+            block.is_some_and(|b| b.source != *code)
         });
+        // The reload that follows a write-back: say so (the reload clears notices).
+        if let Some(s) = written {
+            self.notice = Some(format!("slide {s}: the deck file has the edit now"));
+        }
         if self.pick.is_some_and(|(s, i)| {
             deck.slides
                 .get(s - 1)
@@ -365,6 +374,14 @@ impl App {
     }
 
     pub(super) fn editor_key(&mut self, key: ratatui::crossterm::event::KeyEvent) -> Vec<Effect> {
+        use ratatui::crossterm::event::{KeyCode, KeyModifiers};
+        // Ctrl-c stops a demo started from the editor, as it does on the slide.
+        if key.code == KeyCode::Char('c')
+            && key.modifiers.contains(KeyModifiers::CONTROL)
+            && self.is_running()
+        {
+            return self.stop();
+        }
         let Some(editor) = self.editor.as_mut() else {
             return vec![];
         };
@@ -373,11 +390,16 @@ impl App {
             return vec![];
         }
         let (slide, block, code) = (editor.slide, editor.block, editor.text());
-        self.editor = None;
         self.set_edit((slide, block), code);
+        // Running and writing keep the editor open: the speaker sees the output (and a
+        // syntax error marked on its line) under the code and can fix and run again.
         match outcome {
             EditorKey::Run if slide == self.slide_number() => self.run(),
             EditorKey::Write => self.write_back((slide, block)),
+            EditorKey::Close => {
+                self.editor = None;
+                vec![]
+            }
             _ => vec![],
         }
     }

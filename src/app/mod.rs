@@ -680,6 +680,7 @@ impl App {
                 out.apply(&msg);
                 if out.status.is_over() && self.running == Some(out.slide) {
                     self.running = None;
+                    self.stdin_focus = false;
                 }
             }
         }

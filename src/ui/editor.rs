@@ -158,12 +158,12 @@ pub fn status_spans(app: &App, base: Style) -> Vec<Span<'static>> {
     let strong = base.add_modifier(Modifier::REVERSED | Modifier::BOLD);
     if app.stdin_focus {
         spans.push(Span::styled(
-            " ⌨ typing into the demo's input · Enter sends · Ctrl-d EOF · Esc back ",
+            " ⌨ typing into the demo · Enter sends · Ctrl-d EOF · Esc back ",
             strong,
         ));
     }
     if app.edited() {
-        spans.push(Span::styled(" ✎ edited · u reverts · W writes ", strong));
+        spans.push(Span::styled(" ✎ edited · u reverts ", strong));
     }
     if let Some(p) = app.picked() {
         let n = runnable(&app.deck.slides[app.current]).len();

@@ -272,4 +272,6 @@ fn put_right(frame: &mut Frame, right: u16, y: u16, text: &str, style: Style) {
 }
 
 #[cfg(test)]
+mod editor_tests;
+#[cfg(test)]
 mod tests;
