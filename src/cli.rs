@@ -88,7 +88,7 @@ pub enum Cmd {
         #[arg(long, default_value = "dark")]
         theme: String,
     },
-    /// Run one slide's code headless and print its output stream.
+    /// Run one slide's code headless and print its output stream (stdin goes to the demo).
     Run {
         deck: PathBuf,
         /// The slide to run (1-based); earlier exec slides run first as set-up.
