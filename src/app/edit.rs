@@ -425,6 +425,16 @@ impl App {
         vec![]
     }
 
+    /// `r` with edited or picked code: live, never a recording (it would be the deck's code).
+    pub(super) fn run_custom(&mut self) -> Vec<Effect> {
+        if self.offline || matches!(self.kernel, super::KernelState::Unavailable(_)) {
+            self.notice =
+                Some("edited or picked code runs live only: u reverts, } picks all".into());
+            return vec![];
+        }
+        self.run_live()
+    }
+
     /// Marks the picked block in slide `index`'s layout (see [`mark_pick`]).
     pub(super) fn mark_picked(&self, index: usize, layout: &mut SlideLayout) {
         let slide = &self.deck.slides[index];

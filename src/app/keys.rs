@@ -86,20 +86,18 @@ pub const HELP: &[(&str, &str)] = &[
     ("/", "search slide text and notes"),
     ("s / S", "pause or resume / reset the talk timer"),
     (
-        "e / E",
-        "edit the exec block here / in $EDITOR (r runs the edit)",
+        "e / E  u  W",
+        "edit the block here / in $EDITOR · revert · write it to the deck",
     ),
     (
         "in the editor",
-        "Ctrl-z undo · Ctrl-e run · Ctrl-s write to deck · Esc done",
+        "Ctrl-e run · Ctrl-s write · Ctrl-z undo · Esc done",
     ),
-    ("u", "revert the edited block to the deck's code"),
-    ("W", "write the edited block into the deck file"),
     (
         "} {",
-        "pick the next / previous exec block (r runs only it)",
+        "pick one exec block: r runs only it (earlier ones set up)",
     ),
-    ("i", "type into the demo's stdin (Enter sends, Ctrl-d EOF)"),
+    ("i", "type into the demo's input: Enter sends, Ctrl-d EOF"),
     ("?", "this help"),
     ("q (Ctrl-c when idle)", "quit"),
 ];

@@ -578,10 +578,8 @@ impl App {
             self.notice = Some(format!("slide {slide} has no exec code to run"));
             return vec![];
         }
-        if self.replays() && self.run_is_custom(slide) {
-            self.notice =
-                Some("edited or picked code runs live only: u reverts, } picks all".into());
-            return vec![];
+        if self.run_is_custom(slide) {
+            return self.run_custom();
         }
         if self.replays() {
             // A replay executes nothing, so it needs no consent.

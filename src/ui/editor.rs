@@ -162,8 +162,15 @@ pub fn status_spans(app: &App, base: Style) -> Vec<Span<'static>> {
             strong,
         ));
     }
+    let n = app.slide_number();
     if app.edited() {
         spans.push(Span::styled(" ✎ edited · u reverts ", strong));
+    } else if let Some(s) = app.edits.keys().map(|(s, _)| *s).filter(|s| *s < n).max() {
+        // An edited definition is what this slide's set-up uses: say so.
+        spans.push(Span::styled(
+            format!(" ✎ set-up edited (slide {s}) "),
+            strong,
+        ));
     }
     if let Some(p) = app.picked() {
         let n = runnable(&app.deck.slides[app.current]).len();
