@@ -216,3 +216,67 @@ fn a_picked_block_runs_alone_with_earlier_blocks_as_set_up() {
     pty.send(b"q");
     assert!(pty.wait_exit(T).success());
 }
+
+#[test]
+fn headless_run_passes_its_stdin_to_the_demo() {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let (_dir, deck) = deck_file(
+        "# input\n\n```exec\nimport sys\nname = input(\"name? \")\nprint(f\"hello {name}!\")\n\
+         print(\"rest\", repr(sys.stdin.read()))\n```\n",
+    );
+    let mut child = Command::new(common::BIN)
+        .args(["run", "--trust", deck.to_str().unwrap(), "--slide", "1"])
+        .args(["--timeout", "30"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"Ada\nmore\n")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(text.contains("name? hello Ada!"), "{text}");
+    assert!(text.contains("rest 'more\\n'"), "{text}");
+}
+
+#[test]
+fn editor_ctrl_c_is_the_editors_and_a_failing_editor_is_one_line() {
+    let (_dir, deck, original) = deck_copy();
+    let args = ["--trust", deck.to_str().unwrap(), "--slide", "37"];
+    // A Ctrl-c typed in the editor reaches the whole foreground group, the presenter too:
+    // it must not quit the talk.
+    let editor = "trap '' INT; kill -INT 0; sed -i 's/move_on_after(3)/move_on_after(2)/'";
+    let mut pty = Pty::spawn_env(&args, 100, 30, &[("EDITOR", editor), ("VISUAL", "")]);
+    pty.wait_for("37 / 57", START);
+    pty.send(b"E");
+    pty.wait_for("✎ edited", T);
+    pty.wait_for("move_on_after(2)", T);
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(
+        pty.child.try_wait().unwrap().is_none(),
+        "presenter still runs"
+    );
+    pty.send(b"q");
+    assert!(pty.wait_exit(T).success());
+    assert!(pty.cooked() && !pty.alternate_screen());
+
+    let mut pty = Pty::spawn_env(&args, 100, 30, &[("EDITOR", "false"), ("VISUAL", "")]);
+    pty.wait_for("37 / 57", START);
+    pty.send(b"E");
+    pty.wait_for("false failed", T);
+    assert!(
+        pty.alternate_screen() && !pty.cooked(),
+        "the presenter has the terminal again"
+    );
+    assert!(!pty.contents().contains("✎ edited"));
+    pty.wait_for("move_on_after(3)", T);
+    pty.send(b"q");
+    assert!(pty.wait_exit(T).success());
+    assert_eq!(std::fs::read(&deck).unwrap(), original);
+}
