@@ -382,9 +382,18 @@ impl App {
         {
             return self.stop();
         }
+        let current = self.slide_number();
         let Some(editor) = self.editor.as_mut() else {
             return vec![];
         };
+        // A speaker window moved the presenter to another slide: the editor (keeping its
+        // edit) closes rather than take keys for a slide nobody sees.
+        if editor.slide != current {
+            let (slide, block, code) = (editor.slide, editor.block, editor.text());
+            self.editor = None;
+            self.set_edit((slide, block), code);
+            return self.update(super::Msg::Key(key));
+        }
         let outcome = editor.key(key);
         if outcome == EditorKey::Stay {
             return vec![];
@@ -540,6 +549,56 @@ mod tests {
         let err = write_back(&path, &block, "x = 1\n").unwrap_err();
         assert!(err.contains("changed on disk"), "{err}");
         assert_eq!(std::fs::read_to_string(&path).unwrap(), out);
+    }
+
+    fn press(app: &mut App, code: ratatui::crossterm::event::KeyCode) -> Vec<Effect> {
+        use ratatui::crossterm::event::{KeyEvent, KeyModifiers};
+        app.update(super::super::Msg::Key(KeyEvent::new(
+            code,
+            KeyModifiers::NONE,
+        )))
+    }
+
+    #[test]
+    fn the_speakers_own_code_needs_no_consent_the_decks_does() {
+        use ratatui::crossterm::event::KeyCode;
+        let theme = crate::theme::Theme::load("dark").unwrap();
+        let mut app = App::new(deck(), theme, 1);
+        app.gate = Gate::Ask;
+        app.kernel = super::super::KernelState::Ready {
+            python: "3".into(),
+            trio: "0".into(),
+        };
+        app.external_edited(1, 0, Ok("def f():\n    return 2\n".into()));
+        assert!(app.edited());
+        assert_eq!(press(&mut app, KeyCode::Char('r')), vec![Effect::Run(1)]);
+        assert!(app.consent.is_none());
+        // Slide 2 runs the deck's code of slide 2: that still asks.
+        press(&mut app, KeyCode::Right);
+        assert!(press(&mut app, KeyCode::Char('r')).is_empty());
+        assert!(app.consent.is_some());
+    }
+
+    #[test]
+    fn the_editor_gives_way_when_a_speaker_window_changes_the_slide() {
+        use ratatui::crossterm::event::KeyCode;
+        let theme = crate::theme::Theme::load("dark").unwrap();
+        let mut app = App::new(deck(), theme, 1);
+        app.kernel = super::super::KernelState::Ready {
+            python: "3".into(),
+            trio: "0".into(),
+        };
+        press(&mut app, KeyCode::Char('e'));
+        press(&mut app, KeyCode::Char('#'));
+        app.update(super::super::Msg::Remote(
+            crate::speaker::protocol::Cmd::Go { slide: 2 },
+        ));
+        assert_eq!(press(&mut app, KeyCode::Char('r')), vec![Effect::Run(2)]);
+        assert!(app.editor.is_none());
+        assert_eq!(
+            app.edits.get(&(1, 0)).map(String::as_str),
+            Some("#def f():\n    return 1\n")
+        );
     }
 
     #[test]
