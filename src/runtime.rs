@@ -288,8 +288,8 @@ impl Executor {
                 let result = self.pool.run(&command);
                 // The speaker's edits and picks are not the deck's code: no recording of them
                 // may stand in for the slide later.
-                let record = !app.run_is_custom(slide);
-                if let Some(id) = result.as_ref().ok().filter(|_| record) {
+                let keep = !app.run_is_custom(slide);
+                if let Some(id) = result.as_ref().ok().filter(|_| keep) {
                     let meta = record::recorder::Meta::new(
                         &app.deck,
                         slide,
