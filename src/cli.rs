@@ -97,7 +97,7 @@ pub enum Cmd {
         #[arg(long)]
         theme: Option<String>,
     },
-    /// Run one slide's code headless and print its output stream.
+    /// Run one slide's code headless and print its output stream (stdin goes to the demo).
     Run {
         /// The deck: a markdown file, slides separated by lines of `====`.
         deck: PathBuf,

@@ -137,6 +137,13 @@ pub fn run(deck: &Deck, args: &RunArgs) -> anyhow::Result<i32> {
     )?;
     let meta = crate::record::recorder::Meta::new(deck, args.slide, Some(&interp), "run");
     recorder.begin(1, meta, Instant::now());
+    // Our stdin is the demo's (a pipe, a file or the terminal): `echo Ada | trio-present run`
+    // answers its input(); our end of file is its end of file.
+    if let Some(mut to_demo) = child.take_input() {
+        std::thread::spawn(move || {
+            let _ = std::io::copy(&mut std::io::stdin().lock(), &mut to_demo);
+        });
+    }
     child.send(&protocol::run_command(deck, args.slide, args.expose));
     follow(&mut stdout, args, rx, Feed::Live(child), Some(&recorder))
 }
@@ -247,6 +254,7 @@ pub fn format_line(out: &RunOutput, line: &OutLine) -> String {
         Source::Info => "[run]".into(),
         Source::Error => "[error]".into(),
         Source::Cancel => "[cancel]".into(),
+        Source::Input => "[stdin]".into(),
     };
     format!("{:6.2}  {who}  {}", line.t, line.text)
 }

@@ -20,6 +20,7 @@ pub mod record;
 pub mod render;
 pub mod runtime;
 pub mod speaker;
+pub mod suspend;
 pub mod terminal;
 pub mod theme;
 pub mod ui;

@@ -17,7 +17,7 @@ use crate::app::{App, Effect, Msg};
 use crate::deck::Deck;
 use crate::kernel::pool::{KernelMsg, Pool};
 use crate::kernel::process::ChildMsg;
-use crate::kernel::protocol::{self, Event};
+use crate::kernel::protocol::Event;
 use crate::net::client::{describe, ClientSink};
 use crate::net::{Client, ClientEvent};
 use crate::theme::Theme;
@@ -85,7 +85,9 @@ pub fn present(deck: Deck, theme: Theme, opts: Options) -> anyhow::Result<()> {
     // Signals are caught before the terminal changes mode: a SIGHUP right after the first
     // frame must restore the terminal, not kill us with it raw.
     let (post, mut inbox) = inbox();
-    spawn_signals(post.clone())?;
+    // Input steps aside while $EDITOR has the terminal (see crate::suspend).
+    let input = Arc::new(crate::suspend::InputPause::default());
+    spawn_signals(post.clone(), input.clone())?;
     let mut terminal = term::init()?;
     let _guard = term::Guard;
     draw(&mut terminal, &app)?;
@@ -93,7 +95,7 @@ pub fn present(deck: Deck, theme: Theme, opts: Options) -> anyhow::Result<()> {
     // Something changed since the last frame, which is not drawn yet.
     let mut frame_due = false;
 
-    spawn_input(post.clone());
+    spawn_input(post.clone(), input.clone());
     // Every language's file is watched; the app keeps a reload of one not on screen for later.
     let _watchers: Vec<_> = app
         .languages
@@ -143,6 +145,7 @@ pub fn present(deck: Deck, theme: Theme, opts: Options) -> anyhow::Result<()> {
         recorder,
         recordings: record::Store::for_user(),
         player: None,
+        deferred: Vec::new(),
         consent: Consent {
             trust: opts.trust,
             no_exec: opts.no_exec,
@@ -202,13 +205,28 @@ pub fn present(deck: Deck, theme: Theme, opts: Options) -> anyhow::Result<()> {
                 handle(&mut app, &mut exec, msg);
             }
         }
+        // $EDITOR needs the terminal, which the loop owns.
+        for effect in std::mem::take(&mut exec.deferred) {
+            if let Effect::ExternalEdit { slide, block, code } = effect {
+                let result = crate::suspend::edit_outside(&mut terminal, &input, &code, slide);
+                let effects = app.update(Msg::ExternalEdited {
+                    slide,
+                    block,
+                    result,
+                });
+                for e in effects {
+                    exec.carry_out(e, &mut app);
+                }
+                frame_due = true;
+            }
+        }
         app.update(Msg::Tick {
             talk: started.elapsed(),
         });
         if app.quit {
             break;
         }
-        if answered_input || last_frame.elapsed() >= FRAME_INTERVAL {
+        if answered_input || frame_due || last_frame.elapsed() >= FRAME_INTERVAL {
             draw(&mut terminal, &app)?;
             last_frame = Instant::now();
             frame_due = false;
@@ -363,6 +381,8 @@ struct Executor {
     consent: Consent,
     recorder: record::recorder::Recorder,
     recordings: Option<record::Store>,
+    /// Effects only the loop can carry out (it owns the terminal): `$EDITOR`.
+    deferred: Vec<Effect>,
     /// The replay playing, if any.
     player: Option<record::replay::Player>,
 }
@@ -430,10 +450,13 @@ impl Executor {
                     return self.replay(app, slide, false, Some(why));
                 }
                 self.player = None;
-                let command = protocol::run_command(&app.deck, slide, self.expose);
+                let command = app.run_command(slide, self.expose);
                 let started = Instant::now();
                 let result = self.pool.run(&command);
-                if let Ok(id) = &result {
+                // The speaker's edits and picks are not the deck's code: no recording of them
+                // may stand in for the slide later.
+                let keep = !app.run_is_custom(slide);
+                if let Some(id) = result.as_ref().ok().filter(|_| keep) {
                     let meta = record::recorder::Meta::new(
                         &app.deck,
                         slide,
@@ -504,6 +527,44 @@ impl Executor {
             Effect::ClientClose { id } => {
                 self.clients.remove(&id);
             }
+            Effect::Input(bytes) => {
+                if let Err(why) = self.pool.send_input(&bytes) {
+                    app.update(Msg::Notice(why));
+                }
+            }
+            Effect::InputEof => self.pool.close_input(),
+            Effect::WriteBack { slide, block, code } => {
+                let target = app.deck.slides.get(slide - 1).and_then(|s| {
+                    crate::app::edit::runnable(s)
+                        .get(block)
+                        .map(|b| (*b).clone())
+                });
+                let Some(target) = target else {
+                    app.update(Msg::Notice(
+                        "the block is gone from the deck: nothing written".into(),
+                    ));
+                    return;
+                };
+                let notice = match crate::app::edit::write_back(&app.deck.path, &target, &code) {
+                    Ok(text) => {
+                        // The speaker's own code: an approval of the deck carries over to it,
+                        // so the reload does not ask again.
+                        if app.gate == consent::Gate::Allowed {
+                            if let Ok(new) = Deck::parse(&app.deck.path, &text) {
+                                self.consent.this_session.insert(consent::digest(&new));
+                            }
+                        }
+                        format!(
+                            "slide {slide}: block written to {}",
+                            app.deck.path.display()
+                        )
+                    }
+                    Err(why) => why,
+                };
+                app.update(Msg::Notice(notice));
+            }
+            // Carried out by the loop, which owns the terminal.
+            effect @ Effect::ExternalEdit { .. } => self.deferred.push(effect),
         }
     }
 }
@@ -574,8 +635,18 @@ impl Executor {
     }
 }
 
-fn spawn_input(post: Post) {
+fn spawn_input(post: Post, pause: Arc<crate::suspend::InputPause>) {
     std::thread::spawn(move || loop {
+        // Reads only with a timeout, so that it can step aside for $EDITOR.
+        pause.park_if_paused();
+        match event::poll(crate::suspend::INPUT_POLL) {
+            Ok(false) => continue,
+            Ok(true) => {}
+            Err(_) => {
+                post.input(Msg::Terminate);
+                break;
+            }
+        }
         let msg = match event::read() {
             Ok(TermEvent::Key(k)) if k.kind != KeyEventKind::Release => Msg::Key(k),
             Ok(TermEvent::Resize(w, h)) => Msg::Resize(w, h),
@@ -588,11 +659,15 @@ fn spawn_input(post: Post) {
     });
 }
 
-fn spawn_signals(post: Post) -> std::io::Result<()> {
+fn spawn_signals(post: Post, pause: Arc<crate::suspend::InputPause>) -> std::io::Result<()> {
     use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
     let mut signals = signal_hook::iterator::Signals::new([SIGTERM, SIGHUP, SIGINT])?;
     std::thread::spawn(move || {
-        if signals.forever().next().is_some() {
+        // A Ctrl-c typed in $EDITOR reaches us too (same terminal): it was for the editor.
+        if signals
+            .forever()
+            .any(|sig| !(sig == SIGINT && pause.is_paused()))
+        {
             post.input(Msg::Terminate);
         }
     });

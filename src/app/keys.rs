@@ -46,6 +46,18 @@ pub enum Action {
     Language,
     /// Show or hide the talk clock on the audience status bar (`C`).
     ToggleClock,
+    /// Edit the slide's (picked) exec block in the presenter (`e`) or in `$EDITOR` (`E`).
+    Edit,
+    EditExternal,
+    /// Drop the speaker's edit of the block: back to the deck's code (`u`).
+    Revert,
+    /// Write the edited block back into the deck file (`W`).
+    WriteBack,
+    /// Step to the next / previous exec block of the slide, to run just that one (`}` `{`).
+    PickNext,
+    PickPrev,
+    /// Type into the running demo's stdin (`i`).
+    FocusInput,
     Quit,
 }
 
@@ -94,11 +106,13 @@ const ROWS: &[Row] = &[
         "scroll the output (] at the end follows)",
         &[(Action::OutputUp, &["["]), (Action::OutputDown, &["]"])],
     ),
-    row("timestamps on/off", &[(Action::ToggleTimes, &["t"])]),
-    row("task tree on/off", &[(Action::ToggleTree, &["T"])]),
     row(
-        "timeline of the tasks on/off",
-        &[(Action::ToggleTimeline, &["v"])],
+        "timestamps / task tree / timeline on/off",
+        &[
+            (Action::ToggleTimes, &["t"]),
+            (Action::ToggleTree, &["T"]),
+            (Action::ToggleTimeline, &["v"]),
+        ],
     ),
     row(
         "open a client to the demo's server (typing goes to it)",
@@ -109,13 +123,13 @@ const ROWS: &[Row] = &[
         &[(Action::FocusClients, &["Tab"])],
     ),
     Row {
-        label: Some("in a client: Enter"),
-        help: "send the line; Ctrl-d sends EOF",
+        label: Some("Enter / Ctrl-d"),
+        help: "in a client: send the line / send EOF",
         actions: &[],
     },
     Row {
-        label: Some("in a client: Ctrl-w / Esc"),
-        help: "close it / back to the slides",
+        label: Some("Ctrl-w / Esc"),
+        help: "in a client: close it / back to the slides",
         actions: &[],
     },
     row(
@@ -123,10 +137,9 @@ const ROWS: &[Row] = &[
         &[(Action::Blank, &["b", "."])],
     ),
     row(
-        "overview of all slides (Enter jumps)",
-        &[(Action::Overview, &["o"])],
+        "overview of all slides / search text and notes",
+        &[(Action::Overview, &["o"]), (Action::Search, &["/"])],
     ),
-    row("search slide text and notes", &[(Action::Search, &["/"])]),
     row(
         "pause or resume / reset the talk timer",
         &[(Action::TimerPause, &["s"]), (Action::TimerReset, &["S"])],
@@ -139,10 +152,30 @@ const ROWS: &[Row] = &[
         "next language (translations), same slide",
         &[(Action::Language, &["L"])],
     ),
-    row("this help", &[(Action::ToggleHelp, &["?"])]),
     row(
-        "quit (Ctrl-c too, when nothing runs)",
-        &[(Action::Quit, &["q"])],
+        "edit the block here / in $EDITOR",
+        &[(Action::Edit, &["e"]), (Action::EditExternal, &["E"])],
+    ),
+    Row {
+        label: Some("Ctrl-e s z / Esc"),
+        help: "in the editor: run, write, undo / done",
+        actions: &[],
+    },
+    row(
+        "revert the edit / write it into the deck file",
+        &[(Action::Revert, &["u"]), (Action::WriteBack, &["W"])],
+    ),
+    row(
+        "pick one exec block: r runs only it (earlier ones set up)",
+        &[(Action::PickNext, &["}"]), (Action::PickPrev, &["{"])],
+    ),
+    row(
+        "type into the demo's input: Enter sends, Ctrl-d EOF",
+        &[(Action::FocusInput, &["i"])],
+    ),
+    row(
+        "this help / quit (Ctrl-c too, when idle)",
+        &[(Action::ToggleHelp, &["?"]), (Action::Quit, &["q"])],
     ),
 ];
 
@@ -456,7 +489,10 @@ mod tests {
             "{help:?}"
         );
         assert!(
-            help.contains(&("r".to_string(), "task tree on/off")),
+            help.contains(&(
+                "t / r / v".to_string(),
+                "timestamps / task tree / timeline on/off"
+            )),
             "{help:?}"
         );
         map.rebind("quit", &["ctrl-q".into()]).unwrap();

@@ -5,11 +5,14 @@
 
 pub mod clients;
 pub mod consent;
+pub mod edit;
+pub mod editor;
 pub mod keys;
 pub mod language;
 pub mod output;
 pub mod overview;
 mod remote;
+pub mod stdin;
 pub mod timer;
 pub mod tree;
 
@@ -81,6 +84,12 @@ pub enum Msg {
     Client(usize, crate::net::ClientEvent),
     /// A speaker window asked for something (see [`crate::speaker`]).
     Remote(crate::speaker::protocol::Cmd),
+    /// `$EDITOR` closed on block `block` of slide `slide`: its text, or why there is none.
+    ExternalEdited {
+        slide: usize,
+        block: usize,
+        result: Result<String, String>,
+    },
 }
 
 /// What the loop knows at start-up and the app needs (see [`Msg::Configure`]).
@@ -125,6 +134,21 @@ pub enum Effect {
     ClientClose {
         id: usize,
     },
+    /// Suspend the presenter and edit `code` in `$EDITOR` (answered by [`Msg::ExternalEdited`]).
+    ExternalEdit {
+        slide: usize,
+        block: usize,
+        code: String,
+    },
+    /// Write the edited block into the deck file (see [`edit::write_back`]).
+    WriteBack {
+        slide: usize,
+        block: usize,
+        code: String,
+    },
+    /// Bytes typed into the running demo's stdin; then its end of file (Ctrl-d).
+    Input(Vec<u8>),
+    InputEof,
 }
 
 /// Where the interpreter stands, for the status bar and for messages.
@@ -196,6 +220,14 @@ pub struct App {
     pub show_clock: bool,
     /// A run asked for before Python was found (see [`Msg::RunQueued`]).
     pub queued: Option<usize>,
+    /// The speaker's scratch copies of blocks (see [`edit`]), the block editor while it is
+    /// open, and the picked block: (slide, index among its runnable blocks).
+    pub edits: HashMap<edit::BlockKey, String>,
+    pub editor: Option<editor::Editor>,
+    pub pick: Option<edit::BlockKey>,
+    /// Keys go to the running demo's stdin (`i`), and the line typed so far.
+    pub stdin_focus: bool,
+    pub stdin_line: String,
     /// Memoised layouts by (slide index, width), at most [`LAYOUT_CACHE_MAX`]; cleared when the
     /// deck changes.
     layouts: RefCell<HashMap<(usize, u16), Rc<SlideLayout>>>,
@@ -239,6 +271,11 @@ impl App {
             languages: language::Languages::default(),
             show_clock: true,
             queued: None,
+            edits: HashMap::new(),
+            editor: None,
+            pick: None,
+            stdin_focus: false,
+            stdin_line: String::new(),
             layouts: RefCell::new(HashMap::new()),
         }
     }
@@ -261,7 +298,12 @@ impl App {
         }
         cache
             .entry((index, width))
-            .or_insert_with(|| Rc::new(layout_slide(&self.deck.slides[index], width, &self.theme)))
+            .or_insert_with(|| {
+                let slide = edit::shown_slide(&self.deck, &self.edits, index);
+                let mut layout = layout_slide(&slide, width, &self.theme);
+                self.mark_picked(index, &mut layout);
+                Rc::new(layout)
+            })
             .clone()
     }
 
@@ -313,6 +355,8 @@ impl App {
             }
             Msg::Key(key) if self.consent.is_some() => self.consent_key(key),
             Msg::Key(key) if self.overview.is_some() => self.overview_key(key),
+            Msg::Key(key) if self.editor.is_some() => self.editor_key(key),
+            Msg::Key(key) if self.stdin_focus && !self.help => self.stdin_key(key),
             Msg::Key(key) if self.client_focus.is_some() && !self.help => self.client_key(key),
             Msg::Key(key) => match self.keymap.action(key) {
                 Some(action) => self.act(action),
@@ -325,6 +369,11 @@ impl App {
                 vec![]
             }
             Msg::Remote(cmd) => self.remote(cmd),
+            Msg::ExternalEdited {
+                slide,
+                block,
+                result,
+            } => self.external_edited(slide, block, result),
             Msg::Resize(..) => vec![],
             Msg::Tick { talk } => {
                 self.talk_clock = talk;
@@ -379,6 +428,7 @@ impl App {
                 self.layouts.borrow_mut().clear();
                 self.current = self.current.min(self.deck.slides.len() - 1);
                 self.notice = self.deck.warnings.first().cloned();
+                self.reconcile_edits();
                 vec![]
             }
             Msg::DeckReloaded(Err(why)) => {
@@ -528,6 +578,11 @@ impl App {
                 vec![]
             }
             Action::OpenClient => self.open_client(),
+            Action::Edit | Action::EditExternal | Action::Revert | Action::WriteBack => {
+                self.edit_action(action)
+            }
+            Action::PickNext | Action::PickPrev => self.edit_action(action),
+            Action::FocusInput => self.focus_input(),
             Action::FocusClients => {
                 if self.clients.is_empty() || self.clients_slide != self.slide_number() {
                     self.notice = Some("no client open: c opens one".into());
@@ -675,6 +730,9 @@ impl App {
             self.notice = Some(format!("slide {slide} has no exec code to run"));
             return vec![];
         }
+        if self.run_is_custom(slide) {
+            return self.run_custom();
+        }
         if self.replays() {
             // A replay executes nothing, so it needs no consent.
             let force = self.replay_offer == Some(slide);
@@ -692,6 +750,7 @@ impl App {
                 self.notice = Some("running code is off (--no-exec)".into());
                 return vec![];
             }
+            Gate::Ask if self.consent_not_needed(slide) => {}
             Gate::Ask => {
                 self.help = false;
                 self.consent = Some(consent::ConsentPrompt::new(slide));
@@ -775,6 +834,7 @@ impl App {
                 out.apply(&msg);
                 if out.status.is_over() && self.running == Some(out.slide) {
                     self.running = None;
+                    self.stdin_focus = false;
                 }
             }
         }

@@ -36,6 +36,8 @@ pub enum Source {
     Error,
     /// A cancel scope fired (`⏱ move_on_after(3) fired at 3.00 s: cancelled sleepy(10)`).
     Cancel,
+    /// A line the speaker typed into the demo's stdin (`i`), echoed.
+    Input,
 }
 
 /// One line of output.
@@ -195,6 +197,25 @@ impl RunOutput {
                 }
             }
         }
+    }
+
+    /// Echoes a line the speaker sent to the demo's stdin, as a terminal would: after the
+    /// prompt the demo left open (`input("name? ")`), which it completes, or on a line of its
+    /// own.
+    pub fn echo_input(&mut self, text: &str) {
+        if self.partial > 0 {
+            let open =
+                self.lines.iter_mut().rev().take(64).find(|l| {
+                    !l.complete && matches!(l.source, Source::Task { stderr: false, .. })
+                });
+            if let Some(line) = open {
+                append(line, text);
+                line.complete = true;
+                self.partial -= 1;
+                return;
+            }
+        }
+        self.note(Source::Input, text);
     }
 
     /// Adds a message line (info or error), one per text line.

@@ -94,7 +94,11 @@ pub fn run_slides(
     let mut next_id = 1;
     let mut spawn = || -> std::io::Result<Interp> {
         next_id += 1;
-        Interp::spawn(interp, next_id - 1, sink.clone())
+        let child = Interp::spawn(interp, next_id - 1, sink.clone())?;
+        // Nobody types during a rehearsal: input() gets end of file at once, as it did when
+        // stdin was /dev/null, instead of waiting until the slide's timeout.
+        child.close_input();
+        Ok(child)
     };
     let mut spare = if slides.is_empty() {
         None

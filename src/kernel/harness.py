@@ -1725,10 +1725,12 @@ class _fds_silenced:
     def __enter__(self):
         self._saved = []
         try:
-            null = os.open(os.devnull, os.O_WRONLY)
+            null = os.open(os.devnull, os.O_RDWR)
         except OSError:
             return self
-        for fd in (1, 2):
+        # fd 0 too: input() in set-up (``name = input()`` is an assignment, so it runs) must
+        # get end of file at once, not wait for a line nobody is asked for.
+        for fd in (0, 1, 2):
             try:
                 saved = os.dup(fd)  # os.dup's copies are not inheritable
             except OSError:

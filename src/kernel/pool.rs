@@ -137,6 +137,22 @@ impl Pool {
         self.current.as_ref().map(|c| c.id)
     }
 
+    /// Sends `bytes` to the current run's stdin; says why not when there is no run to take
+    /// them or it closed its input.
+    pub fn send_input(&self, bytes: &[u8]) -> Result<(), String> {
+        let current = self.current.as_ref().ok_or("no demo is running")?;
+        current
+            .send_input(bytes)
+            .map_err(|e| format!("the demo does not take input: {e}"))
+    }
+
+    /// Closes the current run's stdin (end of file).
+    pub fn close_input(&self) {
+        if let Some(c) = &self.current {
+            c.close_input();
+        }
+    }
+
     /// Stops the current run (graceful first, SIGKILL after [`STOP_GRACE`]).
     pub fn stop(&mut self) {
         if let Some(c) = &self.current {

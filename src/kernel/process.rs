@@ -64,6 +64,8 @@ pub struct Interp {
     pub id: u64,
     pub pid: i32,
     commands: Mutex<Option<std::io::PipeWriter>>,
+    /// The demo's stdin (fd 0): lines the speaker types; dropped for end of file.
+    stdin: Mutex<Option<std::process::ChildStdin>>,
     exited: Arc<AtomicBool>,
 }
 
@@ -77,7 +79,10 @@ impl Interp {
             .arg(HARNESS)
             .env("TRIO_PRESENT_EVENTS_FD", EVENTS_FD.to_string())
             .env("TRIO_PRESENT_COMMANDS_FD", COMMANDS_FD.to_string())
-            .stdin(Stdio::null())
+            // A pipe, so that input() in a demo gets what the speaker types (see
+            // `Interp::send_input`); nothing is written until then, so it waits, like a
+            // program in a terminal.
+            .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .process_group(0);
@@ -110,6 +115,7 @@ impl Interp {
         // readers can wait for together with their pipe.
         let (gone_r, gone_w) = std::io::pipe()?;
         let gone = Arc::new(OwnedFd::from(gone_r));
+        let stdin = child.stdin.take();
         let stdout = child.stdout.take().expect("stdout is piped");
         let stderr = child.stderr.take().expect("stderr is piped");
         // The raw readers hold these senders; when both have hung up, their output is in.
@@ -126,6 +132,7 @@ impl Interp {
             id,
             pid,
             commands: Mutex::new(Some(cmd_w)),
+            stdin: Mutex::new(stdin),
             exited,
         })
     }
@@ -139,6 +146,46 @@ impl Interp {
                 *guard = None;
             }
         }
+    }
+
+    /// Writes `bytes` to the demo's stdin. Blocks while the pipe is full (the demo does not
+    /// read): callers with much to send do it from a thread of their own.
+    pub fn send_input(&self, bytes: &[u8]) -> std::io::Result<()> {
+        let mut guard = self.stdin.lock().unwrap_or_else(|e| e.into_inner());
+        match guard.as_mut() {
+            Some(w) => {
+                // Never block the presenter on a demo that does not read: a full pipe is an
+                // error to show, not a frozen screen.
+                // SAFETY: plain fcntl on a pipe we own.
+                unsafe {
+                    let fd = w.as_raw_fd();
+                    libc::fcntl(
+                        fd,
+                        libc::F_SETFL,
+                        libc::fcntl(fd, libc::F_GETFL) | libc::O_NONBLOCK,
+                    );
+                }
+                w.write_all(bytes).inspect_err(|e| {
+                    if e.kind() == std::io::ErrorKind::BrokenPipe {
+                        *guard = None;
+                    }
+                })
+            }
+            None => Err(std::io::Error::new(
+                std::io::ErrorKind::BrokenPipe,
+                "the demo's input is closed",
+            )),
+        }
+    }
+
+    /// Closes the demo's stdin: its next read gets end of file.
+    pub fn close_input(&self) {
+        self.stdin.lock().unwrap_or_else(|e| e.into_inner()).take();
+    }
+
+    /// A handle on the demo's stdin for a thread that copies into it (headless `run`).
+    pub fn take_input(&self) -> Option<std::process::ChildStdin> {
+        self.stdin.lock().unwrap_or_else(|e| e.into_inner()).take()
     }
 
     pub fn has_exited(&self) -> bool {

@@ -11,6 +11,10 @@ mod layout;
 mod markdown;
 mod wrap;
 
+// For the block editor (ui::editor): the same highlighter as slides.
+pub use highlight::highlight;
+pub use wrap::clusters;
+
 use ratatui::text::Line;
 
 use crate::deck::Slide;

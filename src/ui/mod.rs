@@ -4,6 +4,7 @@
 
 mod clients;
 mod consent;
+pub(crate) mod editor;
 mod help;
 mod output;
 pub(crate) mod overview;
@@ -64,6 +65,12 @@ pub fn draw(app: &App, frame: &mut Frame) {
                 clients::draw(app, frame, c);
                 out_area = o;
             }
+            if app.stdin_focus && out_area.height > 3 {
+                let [o, typed] =
+                    Layout::vertical([Constraint::Min(1), Constraint::Length(1)]).areas(out_area);
+                editor::draw_stdin(app, frame, typed);
+                out_area = o;
+            }
             panels::draw(app, out, frame, out_area);
         }
     }
@@ -120,6 +127,13 @@ fn split(app: &App, main: Rect) -> (Rect, Rect) {
 
 /// Draws the current slide centred in `area`, scrolled by `app.scroll` when it is too tall.
 fn draw_slide(app: &App, frame: &mut Frame, area: Rect) {
+    if let Some(ed) = app
+        .editor
+        .as_ref()
+        .filter(|e| e.slide == app.slide_number())
+    {
+        return editor::draw(app, ed, frame, area);
+    }
     let inner = margins(area);
     if inner.width == 0 || inner.height == 0 {
         return;
@@ -266,5 +280,7 @@ fn put_right(frame: &mut Frame, right: u16, y: u16, text: &str, style: Style) {
     frame.buffer_mut().set_string(x, y, text, style);
 }
 
+#[cfg(test)]
+mod editor_tests;
 #[cfg(test)]
 mod tests;

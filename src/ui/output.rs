@@ -163,6 +163,10 @@ fn line_rows(
             Span::styled(fit("!", label_w), Style::default().fg(theme.error)),
             Style::default().fg(theme.error),
         ),
+        Source::Input => (
+            Span::styled(fit("stdin", label_w), Style::default().fg(theme.accent)),
+            Style::default().fg(theme.accent),
+        ),
         Source::Cancel => (
             Span::styled(fit("cancel", label_w), Style::default().fg(theme.accent)),
             Style::default()

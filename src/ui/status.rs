@@ -118,6 +118,10 @@ fn items(app: &App, base: Style) -> Vec<Item> {
             Some(DROP_CLIENT_HINT),
         ));
     }
+    // The editor's marks (typing into the demo, edited, picked block) are never dropped.
+    for span in super::editor::status_spans(app, base) {
+        items.push(left(span.content.into_owned(), span.style, None));
+    }
     if app
         .current_output()
         .is_some_and(|o| !o.listeners.is_empty())

@@ -365,7 +365,7 @@ fn keys_toggle_tree_and_timeline_and_the_help_lists_them() {
     assert!(app.show_tree && !app.show_timeline);
     let help: Vec<String> = app.keymap.help().into_iter().map(|(k, _)| k).collect();
     assert!(
-        help.iter().any(|k| k == "T") && help.iter().any(|k| k == "v"),
+        help.iter().any(|k| k == "t / T / v"),
         "{help:?}"
     );
 
