@@ -364,10 +364,7 @@ fn keys_toggle_tree_and_timeline_and_the_help_lists_them() {
     let mut app = app_with(33, replay("slide33.jsonl", Some(2.5)));
     assert!(app.show_tree && !app.show_timeline);
     let help: Vec<String> = app.keymap.help().into_iter().map(|(k, _)| k).collect();
-    assert!(
-        help.iter().any(|k| k == "t / T / v"),
-        "{help:?}"
-    );
+    assert!(help.iter().any(|k| k == "t / T / v"), "{help:?}");
 
     let t = text(&screen(&app, 120, 40));
     insta::assert_snapshot!("screen_slide33_tree_120x40", t);
