@@ -1,15 +1,18 @@
 #!/usr/bin/env python3
-"""Drives src/kernel/harness.py the way the presenter does, for testing it by hand.
+"""Drives the harness (src/kernel/harness/) the way the presenter does, for testing it by hand.
 
     python3 tests/harness/drive.py SLIDE [--deck slides/trio.md] [--cancel-after S]
                                          [--sigint-after S] [--timeout S]
     python3 tests/harness/drive.py --source 'print(1)'      # an ad-hoc one-block slide
     python3 tests/harness/drive.py --selftest [--python python3.13] [--pythonpath DIR]
     python3 tests/harness/drive.py --flood 100000 [--in-trio] [--repeat 3]   # print throughput
-    ... [--harness OLD.py]       # drive another copy of the harness (before/after comparisons)
+    ... [--harness DIR | OLD.py]  # drive another copy of the harness (before/after comparisons)
 
-The harness runs as `python -c <source>` with fd 3 = events, fd 4 = commands, stdin =
-/dev/null, in its own session; events are printed with the time they arrived.
+As the presenter does (src/kernel/process.rs): the interpreter runs `python -c <bootstrap.py>`
+with fd 3 = events, fd 4 = commands, fd 5 = the harness package (written by a thread, read
+by the bootstrap until end of file), stdin = /dev/null, in its own session; events are
+printed with the time they arrived.  `--harness OLD.py` runs an old single-file harness as
+`python -c <its source>` instead, for before/after comparisons.
 """
 
 import argparse
@@ -25,7 +28,19 @@ import threading
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-HARNESS = os.path.join(ROOT, "src", "kernel", "harness.py")
+HARNESS = os.path.join(ROOT, "src", "kernel", "harness")
+MODULES_FD = 5
+# Prepended to the bootstrap by --selftest's compat section (see compat_fallbacks).
+PRELUDE = ""
+
+
+def harness_bundle(directory):
+    """The bytes the presenter writes to fd 5 (src/kernel/harness.rs, `bundle`): a header line
+    with a JSON list of [file name, size in bytes], then the files back to back, by name."""
+    names = sorted(n for n in os.listdir(directory) if n.endswith(".py") and n != "bootstrap.py")
+    data = [open(os.path.join(directory, n), "rb").read() for n in names]
+    head = json.dumps([[n, len(d)] for n, d in zip(names, data)], separators=(",", ":"))
+    return head.encode() + b"\n" + b"".join(data)
 DECK = os.path.join(ROOT, "slides", "trio.md")
 
 
@@ -58,27 +73,55 @@ def run_blocks(deck_slides, slide):
     return out
 
 
+def _write_all(fd, data):
+    while data:
+        data = data[os.write(fd, data):]
+
+
 class Harness:
     def __init__(self, python="python3", pythonpath=None):
-        source = open(HARNESS).read()
+        package = os.path.isdir(HARNESS)
+        if package:
+            source = PRELUDE + open(os.path.join(HARNESS, "bootstrap.py")).read()
+            bundle = harness_bundle(HARNESS)
+        else:
+            source = open(HARNESS).read()
         ev_r, ev_w = os.pipe()
         cmd_r, cmd_w = os.pipe()
+        mod_r, mod_w = os.pipe()
 
         def place_fds():
-            a, b = os.dup(ev_w), os.dup(cmd_r)
+            a, b, c = os.dup(ev_w), os.dup(cmd_r), os.dup(mod_r)
             os.dup2(a, 3)
             os.dup2(b, 4)
+            os.dup2(c, MODULES_FD)
 
-        env = dict(os.environ, TRIO_PRESENT_EVENTS_FD="3", TRIO_PRESENT_COMMANDS_FD="4")
+        env = dict(os.environ, TRIO_PRESENT_EVENTS_FD="3", TRIO_PRESENT_COMMANDS_FD="4",
+                   TRIO_PRESENT_MODULES_FD=str(MODULES_FD))
         if pythonpath:
             env["PYTHONPATH"] = pythonpath
         self.started = time.monotonic()
+        # Not pass_fds=(3, 4, 5): subprocess marks those inheritable in the child before
+        # preexec_fn runs, and fails with EBADF when the driver happens to have no such fd
+        # open.  place_fds' dup2 makes them inheritable; everything else Python opened is not.
         self.proc = subprocess.Popen(
             [python, "-c", source], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE, pass_fds=(3, 4), preexec_fn=place_fds,
+            stderr=subprocess.PIPE, close_fds=False, preexec_fn=place_fds,
             start_new_session=True, env=env)
         os.close(ev_w)
         os.close(cmd_r)
+        os.close(mod_r)
+
+        def write_modules():
+            try:
+                if package:
+                    _write_all(mod_w, bundle)
+            except OSError:  # the interpreter died before reading: its exit tells the story
+                pass
+            finally:
+                os.close(mod_w)
+
+        threading.Thread(target=write_modules, daemon=True).start()
         self.cmd_w = cmd_w
         self.events = queue.Queue()
         self._parsed = collections.deque()
@@ -206,11 +249,25 @@ def print_event(t, ev):
 DECK_SLIDES = None
 
 
+# The deck's echo servers listen on 1234; the self-test moves them to a free port so that it
+# can run beside other programs (and other tests) that use 1234.
+ECHO_PORT = 1234
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 def deck_blocks(slide):
     global DECK_SLIDES
     if DECK_SLIDES is None:
         DECK_SLIDES = split_deck(open(DECK).read())
-    return run_blocks(DECK_SLIDES, slide)
+    blocks = run_blocks(DECK_SLIDES, slide)
+    for block in blocks:
+        block["source"] = block["source"].replace("1234", str(ECHO_PORT))
+    return blocks
 
 
 def adhoc(*sources, setup=()):
@@ -269,6 +326,8 @@ def scenario(h, c, slide_or_blocks, slide=99, timeout=20, actions=(), expose=Fal
 
 
 def selftest(python, pythonpath, verbose):
+    global ECHO_PORT
+    ECHO_PORT = free_port()
     c = Checker()
 
     def fresh():
@@ -398,13 +457,13 @@ def selftest(python, pythonpath, verbose):
 
     # ---- slides 51..54: echo servers
     for slide in (51, 52, 53, 54):
-        section("slide %d: echo server on 1234, then cancel" % slide)
+        section("slide %d: echo server on %d, then cancel" % (slide, ECHO_PORT))
         h = fresh()
         result = {}
 
         def talk(h, result=result):
             try:
-                with socket.create_connection(("localhost", 1234), timeout=2) as s:
+                with socket.create_connection(("localhost", ECHO_PORT), timeout=2) as s:
                     s.sendall(b"hello\n")
                     result["echo"] = s.recv(100)
             except OSError as exc:
@@ -420,9 +479,10 @@ def selftest(python, pythonpath, verbose):
         names = [x["name"] for x in tasks(ev).values()]
         print("  tasks:", names)
         c.check("handler(conn) task", "handler(conn)" in names, names)
-        c.check("trio.serve_tcp(handler, 1234)", "trio.serve_tcp(handler, 1234)" in names, names)
+        serve = "trio.serve_tcp(handler, %d)" % ECHO_PORT
+        c.check(serve, serve in names, names)
         listens = [e for _, e in ev if e["ev"] == "listen"]
-        c.check("listen on loopback 1234", listens and all(e["port"] == 1234 and e["host"] in ("127.0.0.1", "::1")
+        c.check("listen on loopback", listens and all(e["port"] == ECHO_PORT and e["host"] in ("127.0.0.1", "::1")
                                                         for e in listens), listens)
         if slide >= 52:
             t, e = find_out(ev, None) if False else (None, None)
@@ -972,7 +1032,8 @@ def main():
     ap.add_argument("--flood", type=int, metavar="LINES")
     ap.add_argument("--in-trio", action="store_true", help="--flood: print from main() in trio")
     ap.add_argument("--repeat", type=int, default=3)
-    ap.add_argument("--harness", help="another harness.py (e.g. an old one from git, to compare)")
+    ap.add_argument("--harness", help="another harness directory, or an old single-file harness.py "
+                    "(e.g. from git, to compare)")
     ap.add_argument("-v", "--verbose", action="store_true")
     args = ap.parse_args()
     if args.harness:
