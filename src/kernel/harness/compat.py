@@ -5,8 +5,9 @@ reaches, what the task behind trio's per-connection wrapper really runs.  Everyt
 reaches into trio's private parts is in this module, nowhere else, and each piece has a
 fallback that makes a panel show less instead of failing the run.  The harness's self-test
 (tests/harness/drive.py --selftest) runs against the oldest supported trio (0.23), 0.27, 0.31
-and the newest release (tests/harness/matrix.sh, run by CI), and its ``compat`` section runs
-once more with these private names taken away, so the fallbacks are exercised too.
+and the newest release (tests/harness/matrix.sh, run by CI); its last section runs slides
+once more with ``coroutine_or_error`` and ``enable_ki_protection`` taken away, so those
+fallbacks are exercised for real.
 
 What is used, and what is lost without it:
 
