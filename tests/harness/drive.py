@@ -91,10 +91,13 @@ class Harness:
         mod_r, mod_w = os.pipe()
 
         def place_fds():
-            a, b, c = os.dup(ev_w), os.dup(cmd_r), os.dup(mod_r)
-            os.dup2(a, 3)
-            os.dup2(b, 4)
-            os.dup2(c, MODULES_FD)
+            # Copies first, so that no dup2 clobbers a pipe end still to be placed.  os.dup's
+            # copies are close-on-exec, and dup2 onto the same number keeps that flag (a copy
+            # can land on 3 when 3 was free): mark the targets inheritable explicitly.
+            copies = os.dup(ev_w), os.dup(cmd_r), os.dup(mod_r)
+            for copy, fd in zip(copies, (3, 4, MODULES_FD)):
+                os.dup2(copy, fd)
+                os.set_inheritable(fd, True)
 
         env = dict(os.environ, TRIO_PRESENT_EVENTS_FD="3", TRIO_PRESENT_COMMANDS_FD="4",
                    TRIO_PRESENT_MODULES_FD=str(MODULES_FD))
