@@ -252,3 +252,17 @@ fn a_slow_set_up_is_shown_in_the_presenter_and_esc_stops_it() {
     pty.send(b"q");
     assert!(pty.wait_exit(T).success());
 }
+
+#[test]
+fn an_earlier_input_demo_defines_its_name_without_waiting_or_failing() {
+    let (_dir, path) = deck(&[
+        ("", "name = input('name? ')\nprint('hi', name)"),
+        ("", "print('later slide sees', repr(name))"),
+    ]);
+    let (code, events, err, took) = run(&path, 2, "20");
+    let text = printed(&events);
+    assert_eq!(code, 0, "{text}\n{err}");
+    assert!(text.contains("later slide sees ''"), "{text}");
+    assert!(!text.contains("name?"), "set-up's prompt leaked: {text}");
+    assert!(took < Duration::from_secs(15), "{took:?}");
+}

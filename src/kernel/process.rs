@@ -1,5 +1,5 @@
-//! One harness interpreter as a child process: spawning it with the protocol pipes on fd 3/4 in
-//! its own process group, reader threads that drain every pipe promptly (a parent that stops
+//! One harness interpreter as a child process: spawning it with the protocol pipes on fd 3/4
+//! (and the harness's own modules on fd 5, see [`super::harness`]) in its own process group, reader threads that drain every pipe promptly (a parent that stops
 //! reading would freeze the demo's trio loop), a waiter thread that reaps it and kills what is
 //! left of its group, and stopping it (cancel, SIGINT, SIGKILL).
 //!
@@ -16,6 +16,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use super::harness::{self, MODULES_FD};
 use super::protocol::{Command, Event};
 use super::python::Interpreter;
 use super::reaper;
@@ -23,9 +24,6 @@ use super::reaper;
 /// Where the harness finds the protocol pipes: events it writes, commands it reads.
 pub const EVENTS_FD: i32 = 3;
 pub const COMMANDS_FD: i32 = 4;
-
-/// The harness, embedded so the binary is self-contained.
-pub const HARNESS: &str = include_str!("harness.py");
 
 /// How long the readers keep reading a pipe after the interpreter exited and its group was
 /// killed. Normally every pipe is at end of file at once; only a process outside the group
@@ -74,11 +72,13 @@ impl Interp {
     pub fn spawn(interp: &Interpreter, id: u64, sink: Sink) -> std::io::Result<Interp> {
         let (ev_r, ev_w) = std::io::pipe()?;
         let (cmd_r, cmd_w) = std::io::pipe()?;
+        let (mod_r, mod_w) = std::io::pipe()?;
         let mut cmd = interp.command();
         cmd.arg("-c")
-            .arg(HARNESS)
+            .arg(harness::BOOTSTRAP)
             .env("TRIO_PRESENT_EVENTS_FD", EVENTS_FD.to_string())
             .env("TRIO_PRESENT_COMMANDS_FD", COMMANDS_FD.to_string())
+            .env("TRIO_PRESENT_MODULES_FD", MODULES_FD.to_string())
             // A pipe, so that input() in a demo gets what the speaker types (see
             // `Interp::send_input`); nothing is written until then, so it waits, like a
             // program in a terminal.
@@ -86,12 +86,12 @@ impl Interp {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .process_group(0);
-        let (ev_fd, cmd_fd) = (ev_w.as_raw_fd(), cmd_r.as_raw_fd());
+        let fds = [ev_w.as_raw_fd(), cmd_r.as_raw_fd(), mod_r.as_raw_fd()];
         let watchdog = super::watchdog::Launcher::new();
         // SAFETY: between fork and exec we only call async-signal-safe libc functions.
         unsafe {
             cmd.pre_exec(move || {
-                place_fds(ev_fd, cmd_fd)?;
+                place_fds(fds)?;
                 if let Some(w) = &watchdog {
                     // The group first (std may set it only after this hook), so that the
                     // watchdog is born in it and dies with it.
@@ -108,6 +108,21 @@ impl Interp {
         // Our copies of the child's ends must go, or we would never see EOF on the pipes.
         drop(ev_w);
         drop(cmd_r);
+        drop(mod_r);
+        // The harness's modules (~80 KB) do not fit in every pipe's buffer, and the child
+        // reads them only once Python is up: a thread writes them, so spawning never waits.
+        // A child that dies first makes the write fail, which ends the thread.
+        let writer = std::thread::Builder::new()
+            .name("harness modules".into())
+            .spawn(move || {
+                let mut mod_w = mod_w;
+                let _ = mod_w.write_all(harness::bundle());
+            });
+        if let Err(e) = writer {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(e);
+        }
         let pid = child.id() as i32;
         reaper::register(pid);
         let exited = Arc::new(AtomicBool::new(false));
@@ -235,19 +250,24 @@ impl Drop for Interp {
     }
 }
 
-/// In the child before exec: move the pipe ends to fds 3 and 4 and restore default SIGINT.
-fn place_fds(ev_fd: i32, cmd_fd: i32) -> std::io::Result<()> {
+/// In the child before exec: move the pipe ends to fds 3, 4 and 5 (events, commands, modules)
+/// and restore default SIGINT.
+fn place_fds(fds: [RawFd; 3]) -> std::io::Result<()> {
     // SAFETY: async-signal-safe calls only; fds are valid in the child.
     unsafe {
-        // Duplicate above 10 first so that dup2 onto 3/4 cannot clobber the other end, and so
+        // Duplicate above 10 first so that dup2 onto 3/4/5 cannot clobber another end, and so
         // that the copies lose close-on-exec.
-        let ev_hi = libc::fcntl(ev_fd, libc::F_DUPFD_CLOEXEC, 10);
-        let cmd_hi = libc::fcntl(cmd_fd, libc::F_DUPFD_CLOEXEC, 10);
-        if ev_hi < 0 || cmd_hi < 0 {
-            return Err(std::io::Error::last_os_error());
+        let mut high = [0; 3];
+        for (h, fd) in high.iter_mut().zip(fds) {
+            *h = libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 10);
+            if *h < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
         }
-        if libc::dup2(ev_hi, EVENTS_FD) < 0 || libc::dup2(cmd_hi, COMMANDS_FD) < 0 {
-            return Err(std::io::Error::last_os_error());
+        for (h, target) in high.into_iter().zip([EVENTS_FD, COMMANDS_FD, MODULES_FD]) {
+            if libc::dup2(h, target) < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
         }
         libc::signal(libc::SIGINT, libc::SIG_DFL);
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);

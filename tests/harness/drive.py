@@ -1,15 +1,18 @@
 #!/usr/bin/env python3
-"""Drives src/kernel/harness.py the way the presenter does, for testing it by hand.
+"""Drives the harness (src/kernel/harness/) the way the presenter does, for testing it by hand.
 
     python3 tests/harness/drive.py SLIDE [--deck slides/trio.md] [--cancel-after S]
                                          [--sigint-after S] [--timeout S]
     python3 tests/harness/drive.py --source 'print(1)'      # an ad-hoc one-block slide
     python3 tests/harness/drive.py --selftest [--python python3.13] [--pythonpath DIR]
     python3 tests/harness/drive.py --flood 100000 [--in-trio] [--repeat 3]   # print throughput
-    ... [--harness OLD.py]       # drive another copy of the harness (before/after comparisons)
+    ... [--harness DIR | OLD.py]  # drive another copy of the harness (before/after comparisons)
 
-The harness runs as `python -c <source>` with fd 3 = events, fd 4 = commands, stdin =
-/dev/null, in its own session; events are printed with the time they arrived.
+As the presenter does (src/kernel/process.rs): the interpreter runs `python -c <bootstrap.py>`
+with fd 3 = events, fd 4 = commands, fd 5 = the harness package (written by a thread, read
+by the bootstrap until end of file), stdin = /dev/null, in its own session; events are
+printed with the time they arrived.  `--harness OLD.py` runs an old single-file harness as
+`python -c <its source>` instead, for before/after comparisons.
 """
 
 import argparse
@@ -25,7 +28,19 @@ import threading
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-HARNESS = os.path.join(ROOT, "src", "kernel", "harness.py")
+HARNESS = os.path.join(ROOT, "src", "kernel", "harness")
+MODULES_FD = 5
+# Prepended to the bootstrap by --selftest's compat section (see compat_fallbacks).
+PRELUDE = ""
+
+
+def harness_bundle(directory):
+    """The bytes the presenter writes to fd 5 (src/kernel/harness.rs, `bundle`): a header line
+    with a JSON list of [file name, size in bytes], then the files back to back, by name."""
+    names = sorted(n for n in os.listdir(directory) if n.endswith(".py") and n != "bootstrap.py")
+    data = [open(os.path.join(directory, n), "rb").read() for n in names]
+    head = json.dumps([[n, len(d)] for n, d in zip(names, data)], separators=(",", ":"))
+    return head.encode() + b"\n" + b"".join(data)
 DECK = os.path.join(ROOT, "slides", "trio.md")
 
 
@@ -58,27 +73,58 @@ def run_blocks(deck_slides, slide):
     return out
 
 
+def _write_all(fd, data):
+    while data:
+        data = data[os.write(fd, data):]
+
+
 class Harness:
     def __init__(self, python="python3", pythonpath=None):
-        source = open(HARNESS).read()
+        package = os.path.isdir(HARNESS)
+        if package:
+            source = PRELUDE + open(os.path.join(HARNESS, "bootstrap.py")).read()
+            bundle = harness_bundle(HARNESS)
+        else:
+            source = open(HARNESS).read()
         ev_r, ev_w = os.pipe()
         cmd_r, cmd_w = os.pipe()
+        mod_r, mod_w = os.pipe()
 
         def place_fds():
-            a, b = os.dup(ev_w), os.dup(cmd_r)
-            os.dup2(a, 3)
-            os.dup2(b, 4)
+            # Copies first, so that no dup2 clobbers a pipe end still to be placed.  os.dup's
+            # copies are close-on-exec, and dup2 onto the same number keeps that flag (a copy
+            # can land on 3 when 3 was free): mark the targets inheritable explicitly.
+            copies = os.dup(ev_w), os.dup(cmd_r), os.dup(mod_r)
+            for copy, fd in zip(copies, (3, 4, MODULES_FD)):
+                os.dup2(copy, fd)
+                os.set_inheritable(fd, True)
 
-        env = dict(os.environ, TRIO_PRESENT_EVENTS_FD="3", TRIO_PRESENT_COMMANDS_FD="4")
+        env = dict(os.environ, TRIO_PRESENT_EVENTS_FD="3", TRIO_PRESENT_COMMANDS_FD="4",
+                   TRIO_PRESENT_MODULES_FD=str(MODULES_FD))
         if pythonpath:
             env["PYTHONPATH"] = pythonpath
         self.started = time.monotonic()
+        # Not pass_fds=(3, 4, 5): subprocess marks those inheritable in the child before
+        # preexec_fn runs, and fails with EBADF when the driver happens to have no such fd
+        # open.  place_fds' dup2 makes them inheritable; everything else Python opened is not.
         self.proc = subprocess.Popen(
             [python, "-c", source], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE, pass_fds=(3, 4), preexec_fn=place_fds,
+            stderr=subprocess.PIPE, close_fds=False, preexec_fn=place_fds,
             start_new_session=True, env=env)
         os.close(ev_w)
         os.close(cmd_r)
+        os.close(mod_r)
+
+        def write_modules():
+            try:
+                if package:
+                    _write_all(mod_w, bundle)
+            except OSError:  # the interpreter died before reading: its exit tells the story
+                pass
+            finally:
+                os.close(mod_w)
+
+        threading.Thread(target=write_modules, daemon=True).start()
         self.cmd_w = cmd_w
         self.events = queue.Queue()
         self._parsed = collections.deque()
@@ -206,11 +252,25 @@ def print_event(t, ev):
 DECK_SLIDES = None
 
 
+# The deck's echo servers listen on 1234; the self-test moves them to a free port so that it
+# can run beside other programs (and other tests) that use 1234.
+ECHO_PORT = 1234
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 def deck_blocks(slide):
     global DECK_SLIDES
     if DECK_SLIDES is None:
         DECK_SLIDES = split_deck(open(DECK).read())
-    return run_blocks(DECK_SLIDES, slide)
+    blocks = run_blocks(DECK_SLIDES, slide)
+    for block in blocks:
+        block["source"] = block["source"].replace("1234", str(ECHO_PORT))
+    return blocks
 
 
 def adhoc(*sources, setup=()):
@@ -222,8 +282,18 @@ def adhoc(*sources, setup=()):
 
 
 class Checker:
+    """Functional checks are strict; timing checks (``timing``) only report.
+
+    How fast an event arrives depends on the machine as much as on the harness: on a loaded
+    2-core CI machine a batching latency of 1 ms can be 15 ms.  So latencies are printed, and
+    marked ``slow`` beyond their target, but never fail the self-test.  The functional checks
+    that involve time use the harness's own clock (``t`` of the event, when it was sent) and
+    bounds far above any scheduling delay (a stop must end the run within STOP_LIMIT, not
+    after the demo's 100 s sleep).
+    """
+
     def __init__(self):
-        self.passed = self.failed = 0
+        self.passed = self.failed = self.slow = 0
 
     def check(self, name, cond, detail=""):
         if cond:
@@ -233,15 +303,26 @@ class Checker:
             self.failed += 1
             print("  FAIL %s %s" % (name, detail))
 
+    def timing(self, name, value, limit, unit="ms"):
+        """Reports ``value`` against its target ``limit``; never fails."""
+        fast = value is not None and value < limit
+        self.slow += not fast
+        print("  %s %s: %s %s (target < %s)" % ("ok  " if fast else "slow", name,
+              "?" if value is None else "%.2f" % value, unit, limit))
+
+
+STOP_LIMIT = 5.0  # seconds from a stop to ``done`` that count as "the stop worked"
+
 
 def outs(events):
     return [(t, e) for t, e in events if e["ev"] == "out"]
 
 
 def find_out(events, text):
+    """(harness time, event) of the first ``out`` with ``text``: when the harness sent it."""
     for t, e in events:
         if e["ev"] == "out" and e["text"] == text:
-            return t, e
+            return e["t"], e
     return None, None
 
 
@@ -254,6 +335,13 @@ def done_status(events):
 
 def tasks(events):
     return {e["id"]: e for t, e in events if e["ev"] == "task"}
+
+
+def check_stop(c, ev, at, name="stopped"):
+    """The run ended as ``stopped`` after a stop sent at ``at`` s; how fast is only reported."""
+    end = ev[-1][0] if ev else None
+    c.check(name, done_status(ev) == "stopped" and end is not None and end < at + STOP_LIMIT, ev[-2:])
+    c.timing("stop took", end and 1000 * (end - at), 200)
 
 
 def scenario(h, c, slide_or_blocks, slide=99, timeout=20, actions=(), expose=False, verbose=False):
@@ -269,6 +357,8 @@ def scenario(h, c, slide_or_blocks, slide=99, timeout=20, actions=(), expose=Fal
 
 
 def selftest(python, pythonpath, verbose):
+    global ECHO_PORT
+    ECHO_PORT = free_port()
     c = Checker()
 
     def fresh():
@@ -317,9 +407,9 @@ def selftest(python, pythonpath, verbose):
     states = [(t, e) for t, e in ev if e["ev"] == "state"]
     waiting = set(x for _, e in states for x in e["waiting"])
     c.check("sleepers and main reported waiting", {main_id, sleepies.get("sleepy(3)")} <= waiting, states)
-    t3 = [t for t, e in states if sleepies.get("sleepy(3)") in e["running"]]
-    c.check("sleepy(3) running again at ~3 s", t3 and abs(t3[0] - 3) < 0.1, states)
-    st = [t for t, _ in states]
+    t3 = [e["t"] for t, e in states if sleepies.get("sleepy(3)") in e["running"]]
+    c.check("sleepy(3) running again at ~3 s", t3 and abs(t3[0] - 3) < 0.3, states)
+    st = [e["t"] for _, e in states]
     c.check("state at most every 50 ms", all(b - a >= 0.045 for a, b in zip(st, st[1:])), st)
     c.check("done ok", done_status(ev) == "ok")
     ht = [e["t"] for _, e in ev if "t" in e]
@@ -398,13 +488,13 @@ def selftest(python, pythonpath, verbose):
 
     # ---- slides 51..54: echo servers
     for slide in (51, 52, 53, 54):
-        section("slide %d: echo server on 1234, then cancel" % slide)
+        section("slide %d: echo server on %d, then cancel" % (slide, ECHO_PORT))
         h = fresh()
         result = {}
 
         def talk(h, result=result):
             try:
-                with socket.create_connection(("localhost", 1234), timeout=2) as s:
+                with socket.create_connection(("localhost", ECHO_PORT), timeout=2) as s:
                     s.sendall(b"hello\n")
                     result["echo"] = s.recv(100)
             except OSError as exc:
@@ -415,14 +505,16 @@ def selftest(python, pythonpath, verbose):
         c.check("echo works", result.get("echo") == b"hello\n", result)
         c.check("done stopped", done_status(ev) == "stopped", ev[-3:])
         t_done = ev[-1][0] if ev else None
-        c.check("stopped quickly", t_done is not None and t_done < 1.2, t_done)
+        c.check("stopped", t_done is not None and t_done < 1.0 + STOP_LIMIT, t_done)
+        c.timing("stop 0.5 s after cancel took", t_done and 1000 * (t_done - 1.0), 200)
         c.check("info stopped by presenter", any(e["ev"] == "info" and e["text"] == "stopped by presenter" for _, e in ev))
         names = [x["name"] for x in tasks(ev).values()]
         print("  tasks:", names)
         c.check("handler(conn) task", "handler(conn)" in names, names)
-        c.check("trio.serve_tcp(handler, 1234)", "trio.serve_tcp(handler, 1234)" in names, names)
+        serve = "trio.serve_tcp(handler, %d)" % ECHO_PORT
+        c.check(serve, serve in names, names)
         listens = [e for _, e in ev if e["ev"] == "listen"]
-        c.check("listen on loopback 1234", listens and all(e["port"] == 1234 and e["host"] in ("127.0.0.1", "::1")
+        c.check("listen on loopback", listens and all(e["port"] == ECHO_PORT and e["host"] in ("127.0.0.1", "::1")
                                                         for e in listens), listens)
         if slide >= 52:
             t, e = find_out(ev, None) if False else (None, None)
@@ -518,7 +610,8 @@ def selftest(python, pythonpath, verbose):
     section("bind error (port in use)")
     blocker = socket.socket()
     blocker.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    blocker.bind(("127.0.0.1", 4321))
+    blocker.bind(("127.0.0.1", 0))
+    busy = blocker.getsockname()[1]
     blocker.listen()
     h = fresh()
     ev = scenario(h, c, adhoc(
@@ -527,13 +620,13 @@ def selftest(python, pythonpath, verbose):
         "    pass\n"
         "async def main():\n"
         "    async with trio.open_nursery() as nursery:\n"
-        "        nursery.start_soon(trio.serve_tcp, handler, 4321)\n"), verbose=verbose)
+        "        nursery.start_soon(trio.serve_tcp, handler, %d)\n" % busy), verbose=verbose)
     h.close()
     blocker.close()
     errs = [e for _, e in ev if e["ev"] == "error"]
     tb = errs[0]["traceback"] if errs else ""
     print("\n".join("    | " + l for l in tb.split("\n")))
-    c.check("busy port in one line", tb == "port 4321 is already in use (127.0.0.1:4321): "
+    c.check("busy port in one line", tb == "port %d is already in use (127.0.0.1:%d): " % (busy, busy) +
             "stop the other program or pick another port", tb)
     c.check("done error", done_status(ev) == "error")
 
@@ -541,7 +634,7 @@ def selftest(python, pythonpath, verbose):
     h = fresh()
     ev = scenario(h, c, adhoc("print('spinning')\nwhile True: pass\n"), actions=[(0.5, "sigint")], verbose=verbose)
     h.close()
-    c.check("stopped", done_status(ev) == "stopped" and ev[-1][0] < 0.7, ev[-2:])
+    check_stop(c, ev, 0.5)
     c.check("no error", not any(e["ev"] == "error" for _, e in ev))
 
     section("while True: pass in a trio task + SIGINT")
@@ -555,7 +648,7 @@ def selftest(python, pythonpath, verbose):
         "        nursery.start_soon(spin)\n"
         "        nursery.start_soon(trio.sleep, 10)\n"), actions=[(0.5, "sigint")], verbose=verbose)
     h.close()
-    c.check("stopped", done_status(ev) == "stopped" and ev[-1][0] < 0.7, ev[-2:])
+    check_stop(c, ev, 0.5)
     c.check("no error", not any(e["ev"] == "error" for _, e in ev), ev)
 
     section("while True: pass in main + cancel, then SIGINT (presenter order)")
@@ -563,7 +656,7 @@ def selftest(python, pythonpath, verbose):
     ev = scenario(h, c, adhoc("async def main():\n    while True: pass\n"),
                   actions=[(0.5, "cancel"), (0.5, "sigint")], verbose=verbose)
     h.close()
-    c.check("stopped", done_status(ev) == "stopped" and ev[-1][0] < 0.7, ev[-2:])
+    check_stop(c, ev, 0.5)
 
     section("time.sleep(100) + SIGINT (plain and in main)")
     for src in ("import time\ntime.sleep(100)\n",
@@ -571,14 +664,14 @@ def selftest(python, pythonpath, verbose):
         h = fresh()
         ev = scenario(h, c, adhoc(src), actions=[(0.5, "sigint")], verbose=verbose)
         h.close()
-        c.check("stopped", done_status(ev) == "stopped" and ev[-1][0] < 0.7, ev[-2:])
+        check_stop(c, ev, 0.5)
 
     section("cancel only, await trio.sleep(100) at top level")
     h = fresh()
     ev = scenario(h, c, adhoc("import trio\nprint('before')\nawait trio.sleep(100)\n"),
                   actions=[(0.5, "cancel")], verbose=verbose)
     h.close()
-    c.check("stopped by cancel alone", done_status(ev) == "stopped" and ev[-1][0] < 0.7, ev[-2:])
+    check_stop(c, ev, 0.5, "stopped by cancel alone")
     c.check("top-level await task", any(x["name"] == "<slide 99>" for x in tasks(ev).values()), tasks(ev))
     c.check("before tagged with the block task", (find_out(ev, "before\n")[1] or {}).get("task") == 1, ev)
 
@@ -640,7 +733,7 @@ def selftest(python, pythonpath, verbose):
     c.check("cancel() from another task: explicit, only main inside (canceller is outside)",
             e.get("reason") == "explicit" and e.get("cancelled") == [ts.get("main()")], e)
     t_fired = [t for t, e in sc if e["ev"] == "scope_fired" and len(ids) > 1 and e["id"] == ids[1]]
-    c.check("... at ~0.05 s", t_fired and abs(t_fired[0] - 0.05) < 0.02, t_fired)
+    c.timing("... fired at ~0.05 s, off by", t_fired and 1000 * abs(t_fired[0] - 0.05), 20)
     e = fired.get(ids[2] if len(ids) > 2 else None, {})
     c.check("shielded main not reached, trio.sleep(1) is", e.get("reason") == "deadline"
             and e.get("cancelled") == [ts.get("trio.sleep(1)")], (e, ts))
@@ -778,11 +871,12 @@ def selftest(python, pythonpath, verbose):
     c.check("all lines", len(lat) == 6002, len(lat))
     print("  arrival - t (ms): first %.2f, end of plain burst %.2f, lone %.2f, end of trio burst %.2f, lone %.2f"
           % tuple(lat.get(k, -1) for k in ("plain 0\n", "plain 2999\n", "lone plain\n", "trio 2999\n", "lone trio\n")))
-    c.check("first line at once", lat.get("plain 0\n", 99) < 1)
+    c.timing("first line", lat.get("plain 0\n"), 1)
     # The batch flusher thread needs the GIL, which a busy main thread yields every 5 ms.
-    c.check("end of a burst then busy CPU: within 25 ms", lat.get("plain 2999\n", 99) < 25)
-    c.check("lone lines at once", lat.get("lone plain\n", 99) < 1 and lat.get("lone trio\n", 99) < 1)
-    c.check("end of a burst, then trio sleeps: within 5 ms", lat.get("trio 2999\n", 99) < 5)
+    c.timing("end of a burst then busy CPU", lat.get("plain 2999\n"), 25)
+    c.timing("lone line (plain)", lat.get("lone plain\n"), 1)
+    c.timing("lone line (trio)", lat.get("lone trio\n"), 1)
+    c.timing("end of a burst, then trio sleeps", lat.get("trio 2999\n"), 5)
 
     section("input() gets EOF")
     h = fresh()
@@ -803,9 +897,11 @@ def selftest(python, pythonpath, verbose):
         "    print('tail', end='')\n"), verbose=verbose)
     h.close()
     o = outs(ev)
-    dots = [(t, e["text"]) for t, e in o if e["text"] == "."]
-    c.check("three dots flushed after a short delay",
-            len(dots) == 3 and all(0.02 < t - 0.3 * i < 0.1 for i, (t, _) in enumerate(dots)), o)
+    dots = [(e["t"], e["text"]) for t, e in o if e["text"] == "."]
+    c.check("three dots, each sent on its own", len(dots) == 3
+            and all(0.02 < t - 0.3 * i < 0.3 for i, (t, _) in enumerate(dots)), o)
+    c.timing("partial line sent after (target 30 ms)",
+             dots and 1000 * max(t - 0.3 * i for i, (t, _) in enumerate(dots)), 100)
     c.check("rest of the line", [e["text"] for _, e in o][3:] == ["done\n", "tail"], o)
 
     section("explicit flush")
@@ -813,7 +909,8 @@ def selftest(python, pythonpath, verbose):
     ev = scenario(h, c, adhoc("import time\nprint('x', end='', flush=True)\ntime.sleep(0.5)\nprint('y')\n"), verbose=verbose)
     h.close()
     t, _ = find_out(ev, "x")
-    c.check("flushed at once", t is not None and t < 0.02, t)
+    c.check("flushed before the sleep ends", t is not None and t < 0.4, t)
+    c.timing("flushed at once", t and 1000 * t, 20)
 
     section("stdout odds and ends")
     h = fresh()
@@ -950,10 +1047,50 @@ def selftest(python, pythonpath, verbose):
     # The driver and harness share CLOCK_MONOTONIC: arrival minus the printed time.
     lats = sorted((h.t_run + t) - float(e["text"]) for t, e in outs(ev))
     print("  latency ms: median %.3f, max %.3f" % (1000 * lats[len(lats) // 2], 1000 * lats[-1]))
-    c.check("latency < 1 ms median", lats[len(lats) // 2] < 0.001, lats[:5])
+    c.timing("print -> arrival, median", 1000 * lats[len(lats) // 2], 1)
 
-    print("%d passed, %d failed" % (c.passed, c.failed))
+    compat_fallbacks(c, fresh, verbose)
+
+    print("%d passed, %d failed; %d timing checks slow (report-only)" % (c.passed, c.failed, c.slow))
     return c.failed == 0
+
+
+# Run before the bootstrap: takes away two of the private or version-dependent trio names the
+# harness uses (compat.py), the way a future trio might, without breaking trio itself (its
+# modules imported their own references already).
+COMPAT_PRELUDE = (
+    "import trio, trio._util\n"
+    "del trio._util.coroutine_or_error\n"
+    "del trio.lowlevel.enable_ki_protection\n"
+)
+
+
+def compat_fallbacks(c, fresh, verbose):
+    """The run still works when compat.py's private names are gone: only panels show less."""
+    global PRELUDE
+    section("compat fallbacks: without trio._util.coroutine_or_error and enable_ki_protection")
+    PRELUDE = COMPAT_PRELUDE
+    try:
+        h = fresh()
+        ev = scenario(h, c, 37, verbose=verbose)
+        h.close()
+        c.check("nothing on stderr about it", not [l for _, n, l in h.raw if n == "fd2"], h.raw)
+        names = {x["name"] for x in tasks(ev).values()}
+        c.check("slide 37 runs, tree and scope as usual", done_status(ev) == "ok"
+                and {"main()", "sleepy(10)"} <= names
+                and [e["reason"] for _, e in ev if e["ev"] == "scope_fired"] == ["deadline"], ev[-3:])
+        h = fresh()
+        ev = scenario(h, c, adhoc("import trio\ntrio.run(len, 'x')\n"), verbose=verbose)
+        h.close()
+        errs = [e["traceback"] for _, e in ev if e["ev"] == "error"]
+        c.check("trio.run(len, 'x') is still an error, in plainer words", done_status(ev) == "error"
+                and errs and "slide 99" in errs[0] and "harness" not in errs[0], errs)
+    finally:
+        PRELUDE = ""
+
+
+def section(title):
+    print("--", title)
 
 
 def main():
@@ -972,7 +1109,8 @@ def main():
     ap.add_argument("--flood", type=int, metavar="LINES")
     ap.add_argument("--in-trio", action="store_true", help="--flood: print from main() in trio")
     ap.add_argument("--repeat", type=int, default=3)
-    ap.add_argument("--harness", help="another harness.py (e.g. an old one from git, to compare)")
+    ap.add_argument("--harness", help="another harness directory, or an old single-file harness.py "
+                    "(e.g. from git, to compare)")
     ap.add_argument("-v", "--verbose", action="store_true")
     args = ap.parse_args()
     if args.harness:
