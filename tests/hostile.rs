@@ -644,7 +644,9 @@ fn a_process_that_escaped_the_group_ends_with_the_run_after_the_last_output() {
         "escaped processes survived: {survivors:?}"
     );
     assert_eq!(status, 0, "{out}\n{err}");
-    assert!(took < Duration::from_secs(5), "{took:?}");
+    // Generous: the claim is that the run ends at all (it did not before), not how fast a
+    // loaded machine gets there.
+    assert!(took < Duration::from_secs(20), "{took:?}");
     let lines: Vec<&str> = out.lines().collect();
     assert!(lines.last().unwrap().contains("\"exited\""), "{out}");
     assert!(out.contains("raw 2999"), "{out}");
