@@ -34,6 +34,7 @@ fn slide(report: &Value, n: u64) -> &Value {
 
 #[test]
 fn reference_deck_checks_ok_with_servers_listening() {
+    common::wait_port_free(1234);
     let deck = reference_deck();
     let started = Instant::now();
     let (code, stdout, stderr) = check(&["--trust", "--json", deck.to_str().unwrap()]);

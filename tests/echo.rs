@@ -243,11 +243,8 @@ fn expose_listens_on_every_interface() {
 }
 
 #[test]
-fn slide_52_binds_1234_right_after_slide_51_when_it_is_free() {
-    if TcpListener::bind(("127.0.0.1", 1234)).is_err() {
-        eprintln!("port 1234 is in use on this machine; covered by the port-0 tests");
-        return;
-    }
+fn slide_52_binds_1234_right_after_slide_51() {
+    common::wait_port_free(1234);
     let deck = reference_deck();
     let mut first = Demo::start(&deck, 51);
     assert_eq!(first.port().1, 1234);

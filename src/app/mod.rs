@@ -12,7 +12,9 @@ pub mod language;
 pub mod output;
 pub mod overview;
 mod remote;
+pub mod sanitize;
 pub mod stdin;
+pub mod tasks;
 pub mod timer;
 pub mod tree;
 

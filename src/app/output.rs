@@ -8,6 +8,9 @@ use std::collections::{HashMap, VecDeque};
 use crate::kernel::process::ChildMsg;
 use crate::kernel::protocol::Event;
 
+pub use super::sanitize::{sanitize, sanitize_keep_newlines};
+pub use super::tasks::{Source, TaskInfo};
+
 /// Lines kept per run; older ones are dropped (and counted) so a flood cannot eat memory.
 pub const SCROLLBACK: usize = 10_000;
 
@@ -23,23 +26,6 @@ pub const CONTROLS_NOTE: &str =
 /// How long set-up may take before the status bar and the pane say what it is doing.
 pub const SETUP_VISIBLE: f64 = 0.3;
 
-/// Who a line came from.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Source {
-    /// Printed by slide code, in a trio task (id) or outside trio (None).
-    Task { task: Option<u64>, stderr: bool },
-    /// Written to fd 1/2 around Python (C code, subprocesses).
-    Raw { stderr: bool },
-    /// A message about the run itself ("defined: sleepy", "stopped by presenter").
-    Info,
-    /// A traceback or a failure of the run.
-    Error,
-    /// A cancel scope fired (`⏱ move_on_after(3) fired at 3.00 s: cancelled sleepy(10)`).
-    Cancel,
-    /// A line the speaker typed into the demo's stdin (`i`), echoed.
-    Input,
-}
-
 /// One line of output.
 #[derive(Debug, Clone, PartialEq)]
 pub struct OutLine {
@@ -52,18 +38,6 @@ pub struct OutLine {
     pub complete: bool,
     /// Characters dropped beyond [`LINE_MAX`] (then `text` ends in [`cut_marker`]).
     pub cut: usize,
-}
-
-/// What is known about a trio task of the demo.
-#[derive(Debug, Clone, PartialEq)]
-pub struct TaskInfo {
-    pub name: String,
-    /// Index in spawn order, for its stable colour.
-    pub index: usize,
-    pub parent: Option<u64>,
-    pub started: f64,
-    /// `(time, outcome, error)` once it ended.
-    pub ended: Option<(f64, String, Option<String>)>,
 }
 
 /// How a run stands.
@@ -468,78 +442,6 @@ fn thousands(n: usize) -> String {
         out.push(c);
     }
     out
-}
-
-/// [`sanitize`] for text that may span lines: each line is cleaned, the newlines stay.
-pub fn sanitize_keep_newlines(text: &str) -> String {
-    text.split('\n')
-        .map(sanitize)
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
-/// Makes child output safe to draw: escape sequences (colours included, for now) and control
-/// characters are removed, tabs become spaces, so nothing the demo prints can move our cursor,
-/// clear the screen, set the title or touch the clipboard; bidi controls and zero-width
-/// characters are spelled out (`<U+202E>`).
-pub fn sanitize(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '\u{1b}' => skip_escape(&mut chars),
-            '\t' => out.push_str("    "),
-            '\u{9b}' => skip_csi(&mut chars),
-            // Bidi overrides and isolates reorder what follows them, zero-width characters
-            // hide in plain sight: shown as what they are, never passed to the terminal.
-            '\u{200b}'..='\u{200f}'
-            | '\u{202a}'..='\u{202e}'
-            | '\u{2066}'..='\u{2069}'
-            | '\u{feff}' => out.push_str(&format!("<U+{:04X}>", c as u32)),
-            '\u{90}' | '\u{9d}' | '\u{9e}' | '\u{9f}' | '\u{98}' => skip_string(&mut chars),
-            c if c.is_control() => {}
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-type Chars<'a> = std::iter::Peekable<std::str::Chars<'a>>;
-
-fn skip_escape(chars: &mut Chars) {
-    match chars.next() {
-        Some('[') => skip_csi(chars),
-        Some(']' | 'P' | '_' | '^' | 'X') => skip_string(chars),
-        // Two- and three-byte escapes (ESC c, ESC ( B, ...).
-        Some('(' | ')' | '*' | '+' | '#' | '%') => {
-            chars.next();
-        }
-        _ => {}
-    }
-}
-
-fn skip_csi(chars: &mut Chars) {
-    for c in chars.by_ref() {
-        if ('\u{40}'..='\u{7e}').contains(&c) {
-            break;
-        }
-    }
-}
-
-/// Skips an OSC/DCS/APC/PM/SOS string up to BEL or ST (ESC \).
-fn skip_string(chars: &mut Chars) {
-    while let Some(c) = chars.next() {
-        match c {
-            '\u{7}' | '\u{9c}' => break,
-            '\u{1b}' => {
-                if chars.peek() == Some(&'\\') {
-                    chars.next();
-                }
-                break;
-            }
-            _ => {}
-        }
-    }
 }
 
 #[cfg(test)]

@@ -11,7 +11,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use super::output::{Source, TaskInfo};
+use super::tasks::{Source, TaskInfo};
 use crate::kernel::protocol::Event;
 
 /// Output marks kept per task; past this, marks closer than a doubling time quantum merge.

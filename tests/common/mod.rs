@@ -289,3 +289,17 @@ pub fn run(args: &[&str]) -> (i32, String, String) {
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
 }
+
+/// Waits until `port` on loopback can be bound (a server of an earlier test may still be
+/// closing it), panicking with a clear message after 20 s: the talk's own port 1234 is part
+/// of what the reference deck's tests check, so it is required, not skipped.
+pub fn wait_port_free(port: u16) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while std::net::TcpListener::bind(("127.0.0.1", port)).is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "port {port} stays in use on this machine: the reference deck's servers need it"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
