@@ -139,10 +139,12 @@ pub enum Cmd {
         #[arg(long)]
         delete: bool,
     },
-    /// Write an asciicast v2 file of the presenter playing recorded runs.
+    /// Export the talk: a self-contained web page with every slide and a player for each
+    /// recorded run (`-o talk.html`), or an asciicast v2 file of the presenter playing recorded
+    /// runs (`--cast talk.cast`).
     Export {
         deck: PathBuf,
-        /// One slide to export.
+        /// One slide to export (asciicast).
         #[arg(long, conflicts_with = "slides")]
         slide: Option<usize>,
         /// Several slides in one cast, e.g. 12,33,37 (default: every exec slide).
@@ -150,7 +152,14 @@ pub enum Cmd {
         slides: Option<String>,
         /// The asciicast file to write.
         #[arg(long)]
-        cast: PathBuf,
+        cast: Option<PathBuf>,
+        /// The web page to write: every slide, recorded runs playable (a name ending in .cast
+        /// writes an asciicast instead).
+        #[arg(short = 'o', long = "html", value_name = "FILE")]
+        html: Option<PathBuf>,
+        /// Put each slide's speaker notes in the web page.
+        #[arg(long)]
+        notes: bool,
         /// Terminal size of the cast.
         #[arg(long, default_value = "100x30")]
         size: String,
@@ -392,10 +401,32 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
             slide,
             slides,
             cast,
+            html,
+            notes,
             size,
             theme,
         }) => {
             let deck = load_deck(&deck)?;
+            // `-o talk.cast` means the asciicast; any other name is the web page.
+            let (cast, html) = match html {
+                Some(p) if p.extension().is_some_and(|x| x == "cast") && cast.is_none() => {
+                    (Some(p), None)
+                }
+                h => (cast, h),
+            };
+            if cast.is_none() && html.is_none() {
+                return Err(usage(
+                    "export needs an output: -o talk.html (web page) or --cast talk.cast",
+                ));
+            }
+            if let Some(html) = &html {
+                let theme = load_theme(&theme)?;
+                crate::export::html::export(&deck, html, &theme, notes)?;
+                if cast.is_none() {
+                    return Ok(0);
+                }
+            }
+            let Some(cast) = cast else { return Ok(0) };
             let size = crate::check::parse_size(&size).map_err(usage)?;
             let slides = match (slide, slides) {
                 (Some(n), _) => {

@@ -23,3 +23,4 @@ pub mod terminal;
 pub mod theme;
 pub mod ui;
 pub mod watcher;
+pub mod web;
