@@ -39,6 +39,11 @@ pub struct PresentArgs {
     /// Planned length of the talk (e.g. 30m, 1h, 45m30s): the speaker window paces it.
     #[arg(long, value_parser = parse_duration)]
     pub duration: Option<std::time::Duration>,
+    /// Serve a live web view of the talk for the audience (default 127.0.0.1:8080; port 0
+    /// picks a free one). Any address other than loopback gets a secret token in the URL.
+    #[arg(long, value_name = "ADDR:PORT", num_args = 0..=1,
+          default_missing_value = crate::web::server::DEFAULT_ADDR)]
+    pub share: Option<String>,
     #[command(flatten)]
     pub common: Common,
 }
@@ -468,6 +473,16 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
                     "stdout is not a terminal; to print a slide use: trio-present render DECK --slide N",
                 ));
             }
+            // Started before the terminal is taken over, so a busy port is one plain line.
+            let share = match &cli.present.share {
+                Some(spec) => {
+                    let share = crate::web::server::start(spec, &deck, &theme)
+                        .map_err(anyhow::Error::msg)?;
+                    eprintln!("trio-present: the audience can follow at {}", share.url);
+                    Some(share)
+                }
+                None => None,
+            };
             let opts = crate::runtime::Options {
                 start_slide: cli.present.slide,
                 python: cli.present.common.python,
@@ -476,6 +491,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
                 no_exec: cli.present.common.no_exec,
                 offline: cli.present.offline,
                 duration: cli.present.duration,
+                share,
             };
             crate::runtime::present(deck, theme, opts)?;
             Ok(0)

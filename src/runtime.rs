@@ -35,6 +35,8 @@ pub struct Options {
     pub offline: bool,
     /// The planned length of the talk (`--duration`), for the speaker window's pacing.
     pub duration: Option<Duration>,
+    /// `--share`: the web view's server, already listening.
+    pub share: Option<crate::web::server::Share>,
 }
 
 /// Start-up work that the first slide does not need (finding Python, warming a spare,
@@ -46,9 +48,11 @@ const BACKGROUND_DELAY: Duration = Duration::from_millis(120);
 const BATCH: usize = 20_000;
 
 /// Presents `deck` until the speaker quits.
-pub fn present(deck: Deck, theme: Theme, opts: Options) -> anyhow::Result<()> {
+pub fn present(deck: Deck, theme: Theme, mut opts: Options) -> anyhow::Result<()> {
     let deck_path = deck.path.clone();
     let mut app = App::new(deck, theme, opts.start_slide);
+    let mut share = opts.share.take();
+    app.share = share.as_ref().map(|s| s.url.clone());
     let started = Instant::now();
     let mut terminal = term::init()?;
     let _guard = term::Guard;
@@ -180,6 +184,14 @@ pub fn present(deck: Deck, theme: Theme, opts: Options) -> anyhow::Result<()> {
         }
         if let Some(s) = speakers.as_mut() {
             s.publish(&app);
+        }
+        if let Some(s) = share.as_mut() {
+            s.publish(&app);
+            // The viewer count shows from the next frame on.
+            let label = s.label();
+            if app.share.as_ref() != Some(&label) {
+                app.share = Some(label);
+            }
         }
     }
     exec.clients.clear();

@@ -142,6 +142,8 @@ pub struct App {
     /// The talk timer (pause and reset keys) and the planned length (`--duration`).
     pub timer: timer::Timer,
     pub duration: Option<Duration>,
+    /// The web view's URL while `--share` serves it, for the status bar.
+    pub share: Option<String>,
     /// Memoised layouts by (slide index, width); cleared when the deck changes.
     layouts: RefCell<HashMap<(usize, u16), Rc<SlideLayout>>>,
 }
@@ -180,6 +182,7 @@ impl App {
             overview: None,
             timer: timer::Timer::running(Duration::ZERO),
             duration: None,
+            share: None,
             layouts: RefCell::new(HashMap::new()),
         }
     }

@@ -88,6 +88,9 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
     } else if app.deck.slides[app.current].is_exec() && app.gate != crate::consent::Gate::Disabled {
         left.push(Span::styled(" ▶ r runs ", base));
     }
+    if let Some(url) = &app.share {
+        left.push(Span::styled(format!(" ⇄ {url} "), base));
+    }
     if let Some(notice) = &app.notice {
         left.push(Span::styled(
             format!(" {notice} "),

@@ -5,5 +5,7 @@
 //! the page and the event stream over HTTP.
 
 pub mod html;
+pub mod hub;
 pub mod page;
 pub mod runs;
+pub mod server;

@@ -14,6 +14,8 @@
   var cur = 0;
   var typed = '';
   var panels = {};
+  var loaded = false;
+  window.addEventListener('load', function () { loaded = true; });
 
   function panel(n) {
     if (panels[n]) return panels[n];
@@ -49,7 +51,7 @@
     slides.forEach(function (s, i) { s.classList.toggle('current', i === n - 1); });
     setText('pos', n + ' / ' + total);
     if (location.hash !== '#' + n) history.replaceState(null, '', '#' + n);
-    if (changed && autoplay && RUNS[n] && !events) play(n);
+    if (changed && autoplay && loaded && RUNS[n] && !events) play(n);
   }
 
   function go(n) { show(n); }
@@ -117,7 +119,7 @@
     if (!rec || !p) return;
     clear(p);
     p.el.setAttribute('data-state', 'playing');
-    var start = performance.now();
+    var start = 0;
     var li = 0;
     var ti = 0;
     function step() {
@@ -138,7 +140,11 @@
       p.timer = setTimeout(step, Math.max(0, Math.min(next - now, 100)));
     }
     p.status.textContent = header(rec);
-    step();
+    // The clock starts once the cleared panel is laid out, so the first lines are not late.
+    p.timer = setTimeout(function () {
+      start = performance.now();
+      step();
+    }, 0);
   }
 
   // For print (a handout), every recorded run is shown whole.
@@ -227,6 +233,13 @@
     });
   }
 
-  show(fromHash());
+  if (autoplay) {
+    // Autoplay waits for the page to be loaded and laid out, like a click would.
+    var wanted = fromHash();
+    show(wanted);
+    window.addEventListener('load', function () { if (RUNS[cur]) play(cur); });
+  } else {
+    show(fromHash());
+  }
   if (events) follow();
 })();
