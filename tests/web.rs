@@ -523,8 +523,8 @@ fn browser_live_view_follows_the_presenter() {
     pty.wait_for("1 watching", Duration::from_secs(60));
     pty.send(b"9\r");
     pty.wait_for("9 / 57", T);
-    // The viewer has had the change when the count of what was sent is... not observable from
-    // here, so the presenter stays on slide 9 well past the 200 ms the stream needs.
+    // The presenter stays on slide 9 well past the 200 ms the stream needs (the SSE test
+    // measures that latency precisely), then quits, which ends the stream.
     std::thread::sleep(Duration::from_millis(1000));
     pty.send(b"q");
     pty.wait_exit(T);
