@@ -43,7 +43,10 @@ xs = [s['since_send_s'] * 1000 for i, s in enumerate(steps)
       if s.get('step', '').startswith('wait_for:Web bench') and s.get('ok')
       and i >= int(sys.argv[2]) and i < int(sys.argv[3])]
 xs.sort()
-print('%6.1f %6.1f %4d' % (statistics.median(xs), xs[int(len(xs) * 0.9) - 1], len(xs)))" "$@"; }
+bad = [s['step'] for s in steps if s.get('ok') is False]
+if bad: print('failed steps:', bad, file=sys.stderr)
+if not xs: print('- - 0')
+else: print('%6.1f %6.1f %4d' % (statistics.median(xs), xs[max(0, int(len(xs) * 0.9) - 1)], len(xs)))" "$@"; }
 
 out=$(mktemp -d)
 row() { printf '%-52s %9s %9s %5s\n' "$@"; }

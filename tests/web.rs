@@ -583,3 +583,18 @@ fn a_busy_share_port_is_one_line_and_a_failure() {
     let screen = pty.contents();
     assert!(screen.contains("already in use"), "{screen}");
 }
+
+#[test]
+fn a_room_opening_the_url_at_once_is_served_whole() {
+    let (mut pty, url) = presenter(&["--share", "127.0.0.1:0", "--no-exec", "--slide", "4"]);
+    let addr = host_port(&url);
+    // 150 viewers connect in the same instant; every one must get the slide.
+    let streams: Vec<_> = (0..150).map(|_| sse(&addr, "/events")).collect();
+    for rx in &streams {
+        wait_event(rx, "slide", |v| v["n"] == 4, &mut Vec::new());
+    }
+    pty.wait_for("150 watching", T);
+    drop(streams);
+    pty.send(b"q");
+    pty.wait_exit(T);
+}

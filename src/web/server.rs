@@ -1,16 +1,20 @@
 //! The `--share` web server: serves the live page and its event stream (server-sent events)
-//! with tiny_http on threads of its own. It is read-only by construction: it answers `GET` of
-//! two paths and nothing else, and has no way to reach the presenter's channel; what it shows
-//! comes from the [`Hub`]. On loopback it is open; on any other address every request must
-//! carry the session's random token (`?token=`), else `403` with no content.
+//! on threads of its own. It is read-only by construction: it answers `GET`/`HEAD` of two
+//! paths and nothing else, one request per connection, and has no way to reach the presenter's
+//! channel; what it shows comes from the [`Hub`]. On loopback it is open; on any other address
+//! every request must carry the session's random token (`?token=`), else `403` with no content.
 //!
-//! Each viewer gets a thread (small stack) that follows the hub. The listening socket gets a
-//! send timeout, which Linux copies to every accepted socket: a viewer that stops reading is
-//! dropped after [`SEND_TIMEOUT`] instead of holding a thread forever, and at most
-//! [`MAX_VIEWERS`] streams are open at once.
+//! Why not an HTTP crate: tiny_http 0.12 (tried first) serves connections from a task pool
+//! that queues a new connection whenever one pool thread is idle, and an event stream holds its
+//! thread for as long as the viewer watches, so in a burst of viewers (a room opening the URL
+//! at once) queued ones were never served. Two GET routes, no bodies, no keep-alive need little
+//! HTTP: here each connection gets its own thread (small stack), a read timeout for its request
+//! head (8 KB at most) and a send timeout, so a viewer that stops reading is dropped after
+//! [`SEND_TIMEOUT`] instead of holding a thread forever; at most [`MAX_VIEWERS`] streams and
+//! [`MAX_CONNECTIONS`] connections are open at once.
 
-use std::io::Write;
-use std::net::{IpAddr, SocketAddr, TcpListener, ToSocketAddrs, UdpSocket};
+use std::io::{Read, Write};
+use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream, ToSocketAddrs, UdpSocket};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -27,6 +31,12 @@ pub const DEFAULT_ADDR: &str = "127.0.0.1:8080";
 pub const MAX_VIEWERS: usize = 1000;
 /// How long one write to a viewer may block before the viewer is dropped.
 pub const SEND_TIMEOUT: Duration = Duration::from_secs(10);
+/// Connections open at once (viewers and page loads); more are closed at once.
+pub const MAX_CONNECTIONS: usize = MAX_VIEWERS + 64;
+/// How long a client may take to send its request.
+const READ_TIMEOUT: Duration = Duration::from_secs(5);
+/// Largest request head read.
+const MAX_REQUEST: usize = 8 * 1024;
 /// A comment line keeps idle streams (and proxies) alive.
 const KEEPALIVE: Duration = Duration::from_secs(15);
 /// A viewer sends at most this often, so a flood costs a few writes a second per viewer, not
@@ -91,7 +101,7 @@ pub fn start(spec: &str, deck: &Deck, theme: &Theme) -> Result<Share, String> {
             format!("--share {spec}: cannot listen ({e})")
         }
     })?;
-    set_send_timeout(&listener, SEND_TIMEOUT);
+    widen_backlog(&listener);
     let local = listener
         .local_addr()
         .map_err(|e| format!("--share {spec}: {e}"))?;
@@ -107,8 +117,6 @@ pub fn start(spec: &str, deck: &Deck, theme: &Theme) -> Result<Share, String> {
             ..PageOptions::default()
         },
     );
-    let server = tiny_http::Server::from_listener(listener, None)
-        .map_err(|e| format!("--share {spec}: {e}"))?;
     let hub = Hub::new();
     let host = shown_host(local.ip());
     let url = format!("http://{host}:{}/{query}", local.port());
@@ -121,11 +129,7 @@ pub fn start(spec: &str, deck: &Deck, theme: &Theme) -> Result<Share, String> {
     });
     std::thread::Builder::new()
         .name("share-accept".into())
-        .spawn(move || {
-            for req in server.incoming_requests() {
-                handle(&ctx, req);
-            }
-        })
+        .spawn(move || accept(listener, ctx))
         .map_err(|e| format!("--share: {e}"))?;
     Ok(Share {
         url,
@@ -133,6 +137,33 @@ pub fn start(spec: &str, deck: &Deck, theme: &Theme) -> Result<Share, String> {
         hub,
         viewers,
     })
+}
+
+/// Accepts connections, one thread each (small stacks; a viewer's lives as long as it watches).
+fn accept(listener: TcpListener, ctx: Arc<Ctx>) {
+    let open = Arc::new(AtomicUsize::new(0));
+    for stream in listener.incoming() {
+        let Ok(stream) = stream else {
+            // Out of file descriptors or the like: breathe, do not spin.
+            std::thread::sleep(Duration::from_millis(50));
+            continue;
+        };
+        if open.load(Ordering::SeqCst) >= MAX_CONNECTIONS {
+            continue; // dropped: the OS closes it
+        }
+        open.fetch_add(1, Ordering::SeqCst);
+        let (ctx, open2) = (ctx.clone(), open.clone());
+        let spawned = std::thread::Builder::new()
+            .name("share-conn".into())
+            .stack_size(128 * 1024)
+            .spawn(move || {
+                connection(&ctx, stream);
+                open2.fetch_sub(1, Ordering::SeqCst);
+            });
+        if spawned.is_err() {
+            open.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
 }
 
 struct Ctx {
@@ -167,21 +198,14 @@ fn shown_host(ip: IpAddr) -> String {
     }
 }
 
-fn set_send_timeout(listener: &TcpListener, timeout: Duration) {
+/// A room of people opening the URL at once must not overflow the accept queue (std listens
+/// with a small backlog; a dropped SYN costs its client a second or more). Linux lets
+/// `listen` be called again to change it.
+fn widen_backlog(listener: &TcpListener) {
     use std::os::fd::AsRawFd;
-    let tv = libc::timeval {
-        tv_sec: timeout.as_secs() as libc::time_t,
-        tv_usec: 0,
-    };
-    // SAFETY: setsockopt reads `tv` for the given length; the fd is the listener's own.
+    // SAFETY: listen on the listener's own fd, already bound and listening.
     unsafe {
-        libc::setsockopt(
-            listener.as_raw_fd(),
-            libc::SOL_SOCKET,
-            libc::SO_SNDTIMEO,
-            &tv as *const libc::timeval as *const libc::c_void,
-            std::mem::size_of::<libc::timeval>() as libc::socklen_t,
-        );
+        libc::listen(listener.as_raw_fd(), 1024);
     }
 }
 
@@ -194,69 +218,86 @@ fn same(a: &str, b: &str) -> bool {
             == 0
 }
 
-fn handle(ctx: &Arc<Ctx>, req: tiny_http::Request) {
-    use tiny_http::{Header, Method, Response};
-    let header = |k: &str, v: &str| Header::from_bytes(k.as_bytes(), v.as_bytes()).ok();
-    // No content, whatever the reason: nothing about the talk leaks to a refused request.
-    let empty = |code: u16| Response::empty(code);
-    let (path, query) = req.url().split_once('?').unwrap_or((req.url(), ""));
-    let path = path.to_string();
+/// One connection: one request (at most [`MAX_REQUEST`] bytes of head, read within
+/// [`READ_TIMEOUT`]), one response, then the connection closes. Only `GET` and `HEAD` exist.
+fn connection(ctx: &Arc<Ctx>, mut stream: TcpStream) {
+    let _ = stream.set_read_timeout(Some(READ_TIMEOUT));
+    let _ = stream.set_write_timeout(Some(SEND_TIMEOUT));
+    let _ = stream.set_nodelay(true);
+    let mut head = Vec::new();
+    let mut buf = [0u8; 2048];
+    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+        match stream.read(&mut buf) {
+            Ok(0) | Err(_) => return,
+            Ok(n) => head.extend_from_slice(&buf[..n]),
+        }
+        if head.len() > MAX_REQUEST {
+            return respond(&mut stream, 431, "text/plain", b"", true);
+        }
+    }
+    let head = String::from_utf8_lossy(&head);
+    let mut parts = head.lines().next().unwrap_or("").split_whitespace();
+    let (method, target) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
+    let (path, query) = target.split_once('?').unwrap_or((target, ""));
     if let Some(token) = &ctx.token {
         let given = query
             .split('&')
             .find_map(|kv| kv.strip_prefix("token="))
             .unwrap_or("");
         if !same(given, token) {
-            let _ = req.respond(empty(403));
-            return;
+            // No content, whatever the reason: nothing about the talk leaks to a refused request.
+            return respond(&mut stream, 403, "text/plain", b"", true);
         }
     }
-    if !matches!(req.method(), Method::Get | Method::Head) {
-        let _ = req.respond(empty(405));
-        return;
+    let with_body = method == "GET";
+    if !with_body && method != "HEAD" {
+        return respond(&mut stream, 405, "text/plain", b"", true);
     }
-    match path.as_str() {
-        "/" | "/index.html" => {
-            let mut resp = Response::from_string(ctx.page.clone());
-            for (k, v) in [
-                ("Content-Type", "text/html; charset=utf-8"),
-                ("Cache-Control", "no-store"),
-                ("X-Content-Type-Options", "nosniff"),
-                ("Referrer-Policy", "no-referrer"),
-            ] {
-                if let Some(h) = header(k, v) {
-                    resp.add_header(h);
-                }
-            }
-            let _ = req.respond(resp);
-        }
-        "/events" => {
+    match path {
+        "/" | "/index.html" => respond(
+            &mut stream,
+            200,
+            "text/html; charset=utf-8",
+            ctx.page.as_bytes(),
+            with_body,
+        ),
+        "/events" if with_body => {
             if ctx.viewers.fetch_add(1, Ordering::SeqCst) >= MAX_VIEWERS {
                 ctx.viewers.fetch_sub(1, Ordering::SeqCst);
-                let _ = req.respond(empty(503));
-                return;
+                return respond(&mut stream, 503, "text/plain", b"", true);
             }
-            let ctx2 = ctx.clone();
-            let spawned = std::thread::Builder::new()
-                .name("share-viewer".into())
-                .stack_size(128 * 1024)
-                .spawn(move || {
-                    stream(&ctx2.hub, req.into_writer());
-                    ctx2.viewers.fetch_sub(1, Ordering::SeqCst);
-                });
-            if spawned.is_err() {
-                ctx.viewers.fetch_sub(1, Ordering::SeqCst);
-            }
+            events(&ctx.hub, stream);
+            ctx.viewers.fetch_sub(1, Ordering::SeqCst);
         }
-        _ => {
-            let _ = req.respond(empty(404));
-        }
+        _ => respond(&mut stream, 404, "text/plain", b"", true),
     }
+}
+
+fn respond(stream: &mut TcpStream, code: u16, kind: &str, body: &[u8], with_body: bool) {
+    let reason = match code {
+        200 => "OK",
+        403 => "Forbidden",
+        404 => "Not Found",
+        405 => "Method Not Allowed",
+        431 => "Request Header Fields Too Large",
+        _ => "Service Unavailable",
+    };
+    let head = format!(
+        "HTTP/1.1 {code} {reason}\r\nContent-Type: {kind}\r\nContent-Length: {}\r\n\
+         Cache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n\
+         Referrer-Policy: no-referrer\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    let _ = stream.write_all(head.as_bytes());
+    if with_body {
+        let _ = stream.write_all(body);
+    }
+    let _ = stream.flush();
 }
 
 /// One viewer's event stream, until it goes away, stalls past the send timeout, or the
 /// presenter quits.
-fn stream(hub: &Hub, mut w: Box<dyn Write + Send>) {
+fn events(hub: &Hub, mut w: TcpStream) {
     let head = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream; charset=utf-8\r\n\
                 Cache-Control: no-store\r\nX-Accel-Buffering: no\r\nConnection: close\r\n\r\n\
                 retry: 1000\n\n";
