@@ -43,6 +43,11 @@ pub struct PresentArgs {
     /// Planned length of the talk (e.g. 30m, 1h, 45m30s): the speaker window paces it.
     #[arg(long, value_parser = parse_duration)]
     pub duration: Option<std::time::Duration>,
+    /// Serve a live web view of the talk for the audience (default 127.0.0.1:8080; port 0
+    /// picks a free one). Any address other than loopback gets a secret token in the URL.
+    #[arg(long, value_name = "ADDR:PORT", num_args = 0..=1,
+          default_missing_value = crate::web::server::DEFAULT_ADDR)]
+    pub share: Option<String>,
     #[command(flatten)]
     pub common: Common,
 }
@@ -152,10 +157,12 @@ pub enum Cmd {
         #[arg(long)]
         delete: bool,
     },
-    /// Write an asciicast v2 file of the presenter playing recorded runs.
+    /// Export the talk: a self-contained web page with every slide and a player for each
+    /// recorded run (`-o talk.html`), or an asciicast v2 file of the presenter playing recorded
+    /// runs (`--cast talk.cast`).
     Export {
         deck: PathBuf,
-        /// One slide to export.
+        /// One slide to export (asciicast).
         #[arg(long, conflicts_with = "slides")]
         slide: Option<usize>,
         /// Several slides in one cast, e.g. 12,33,37 (default: every exec slide).
@@ -163,7 +170,14 @@ pub enum Cmd {
         slides: Option<String>,
         /// The asciicast file to write.
         #[arg(long)]
-        cast: PathBuf,
+        cast: Option<PathBuf>,
+        /// The web page to write: every slide, recorded runs playable (a name ending in .cast
+        /// writes an asciicast instead).
+        #[arg(short = 'o', long = "html", value_name = "FILE")]
+        html: Option<PathBuf>,
+        /// Put each slide's speaker notes in the web page.
+        #[arg(long)]
+        notes: bool,
         /// Terminal size of the cast.
         #[arg(long, default_value = "100x30")]
         size: String,
@@ -428,10 +442,33 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
             slide,
             slides,
             cast,
+            html,
+            notes,
             size,
             theme,
         }) => {
             let deck = load_deck(&deck)?;
+            // `-o talk.cast` means the asciicast; any other name is the web page.
+            let (cast, html) = match html {
+                Some(p) if p.extension().is_some_and(|x| x == "cast") && cast.is_none() => {
+                    (Some(p), None)
+                }
+                h => (cast, h),
+            };
+            if cast.is_none() && html.is_none() {
+                return Err(usage(
+                    "export needs an output: -o talk.html (web page) or --cast talk.cast",
+                ));
+            }
+            let theme = config.theme(theme.as_deref());
+            if let Some(html) = &html {
+                let theme = load_theme(&theme)?;
+                crate::export::html::export(&deck, html, &theme, notes)?;
+                if cast.is_none() {
+                    return Ok(0);
+                }
+            }
+            let Some(cast) = cast else { return Ok(0) };
             let size = crate::check::parse_size(&size).map_err(usage)?;
             let slides = match (slide, slides) {
                 (Some(n), _) => {
@@ -448,7 +485,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
                     "slide {n} has no exec code, so nothing was recorded"
                 )));
             }
-            let theme = load_theme(&config.theme(theme.as_deref()))?;
+            let theme = load_theme(&theme)?;
             crate::export::cast::export(&deck, &slides, &cast, size, theme)
         }
         Some(Cmd::Doctor { install, python }) => {
@@ -481,6 +518,16 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
                     "stdout is not a terminal; to print a slide use: trio-present render DECK --slide N",
                 ));
             }
+            // Started before the terminal is taken over, so a busy port is one plain line.
+            let share = match &cli.present.share {
+                Some(spec) => {
+                    let share = crate::web::server::start(spec, &deck, &theme)
+                        .map_err(anyhow::Error::msg)?;
+                    eprintln!("trio-present: the audience can follow at {}", share.url);
+                    Some(share)
+                }
+                None => None,
+            };
             let opts = crate::runtime::Options {
                 start_slide: cli.present.slide,
                 python: config.python(cli.present.common.python),
@@ -492,6 +539,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
                 translations: decks,
                 warnings,
                 keymap,
+                share,
             };
             crate::runtime::present(deck, theme, opts)?;
             Ok(0)

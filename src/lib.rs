@@ -25,3 +25,4 @@ pub mod terminal;
 pub mod theme;
 pub mod ui;
 pub mod watcher;
+pub mod web;

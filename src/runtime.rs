@@ -41,6 +41,8 @@ pub struct Options {
     pub warnings: Vec<String>,
     /// Key bindings (the config file's `[keys]` applied to the defaults).
     pub keymap: crate::app::keys::Keymap,
+    /// `--share`: the web view's server, already listening.
+    pub share: Option<crate::web::server::Share>,
 }
 
 /// Start-up work that the first slide does not need (finding Python, warming a spare,
@@ -65,8 +67,9 @@ const INPUT_CHECK_EVERY: usize = 32;
 const FRAME_INTERVAL: Duration = Duration::from_millis(30);
 
 /// Presents `deck` until the speaker quits.
-pub fn present(deck: Deck, theme: Theme, opts: Options) -> anyhow::Result<()> {
+pub fn present(deck: Deck, theme: Theme, mut opts: Options) -> anyhow::Result<()> {
     let mut app = App::new(deck, theme, opts.start_slide);
+    let mut share = opts.share.take();
     // `--duration` wins over the deck's own `<!-- duration: 30m -->`.
     let duration = opts
         .duration
@@ -79,6 +82,7 @@ pub fn present(deck: Deck, theme: Theme, opts: Options) -> anyhow::Result<()> {
         keymap: opts.keymap,
         translations: opts.translations,
         warnings: opts.warnings,
+        share: share.as_ref().map(|s| s.url.clone()),
         gate: consent::Gate::Ask, // decided below, once the consent store is open
     })));
     let started = Instant::now();
@@ -235,6 +239,14 @@ pub fn present(deck: Deck, theme: Theme, opts: Options) -> anyhow::Result<()> {
         }
         if let Some(s) = speakers.as_mut() {
             s.publish(&app);
+        }
+        if let Some(s) = share.as_mut() {
+            s.publish(&app);
+            // The viewer count shows from the next frame on.
+            let label = s.label();
+            if app.share.as_ref() != Some(&label) {
+                app.update(Msg::Shared(label));
+            }
         }
     }
     exec.clients.clear();

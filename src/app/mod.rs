@@ -82,6 +82,8 @@ pub enum Msg {
         id: u64,
         date: String,
     },
+    /// The web view's status line changed (its URL and how many watch).
+    Shared(String),
     /// Something happened on built-in client `id`.
     Client(usize, crate::net::ClientEvent),
     /// A speaker window asked for something (see [`crate::speaker`]).
@@ -105,6 +107,8 @@ pub struct Startup {
     pub translations: Vec<Deck>,
     /// Problems loading translations; the first goes to the status bar.
     pub warnings: Vec<String>,
+    /// `--share`: the web view's URL.
+    pub share: Option<String>,
     pub gate: Gate,
 }
 
@@ -230,6 +234,8 @@ pub struct App {
     /// Keys go to the running demo's stdin (`i`), and the line typed so far.
     pub stdin_focus: bool,
     pub stdin_line: String,
+    /// The web view's URL (and viewer count) while `--share` serves it, for the status bar.
+    pub share: Option<String>,
     /// Memoised layouts by (slide index, width), at most [`LAYOUT_CACHE_MAX`]; cleared when the
     /// deck changes.
     layouts: RefCell<HashMap<(usize, u16), Rc<SlideLayout>>>,
@@ -278,6 +284,7 @@ impl App {
             pick: None,
             stdin_focus: false,
             stdin_line: String::new(),
+            share: None,
             layouts: RefCell::new(HashMap::new()),
         }
     }
@@ -319,6 +326,7 @@ impl App {
             self.notice = Some(w);
         }
         self.gate = s.gate;
+        self.share = s.share;
         if s.no_exec {
             self.kernel = KernelState::Unavailable("running code is off (--no-exec)".into());
         }
@@ -447,6 +455,10 @@ impl App {
             }
             Msg::Gate(gate) => {
                 self.gate = gate;
+                vec![]
+            }
+            Msg::Shared(label) => {
+                self.share = Some(label);
                 vec![]
             }
             Msg::RunQueued(slide) => {

@@ -129,6 +129,37 @@ fn convert(style: syntect::highlighting::Style) -> Style {
     out
 }
 
+/// The CSS class prefix of [`html_classed`]'s spans, so they never meet the page's own classes.
+pub const HTML_CLASS_PREFIX: &str = "sy-";
+
+fn class_style() -> syntect::html::ClassStyle {
+    syntect::html::ClassStyle::SpacedPrefixed {
+        prefix: HTML_CLASS_PREFIX,
+    }
+}
+
+/// `code` highlighted as `lang` into HTML `<span class="sy-…">` runs (syntect's own HTML output,
+/// for the web view), or `None` when the language is unknown. Pair it with [`html_css`].
+pub fn html_classed(code: &str, lang: &str) -> Option<String> {
+    if lang.is_empty() {
+        return None;
+    }
+    let set = syntaxes();
+    let syntax = set.find_syntax_by_token(lang)?;
+    let mut gen =
+        syntect::html::ClassedHTMLGenerator::new_with_class_style(syntax, set, class_style());
+    for line in syntect::util::LinesWithEndings::from(code) {
+        gen.parse_html_for_line_which_includes_newline(line).ok()?;
+    }
+    Some(gen.finalize())
+}
+
+/// The stylesheet for [`html_classed`]'s classes in the syntect theme `theme_name`.
+pub fn html_css(theme_name: &str) -> String {
+    syntect::html::css_for_theme_with_class_style(theme(theme_name), class_style())
+        .unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
     use syntect::highlighting::ThemeSet;

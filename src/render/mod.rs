@@ -5,10 +5,10 @@
 //! Every line is left-aligned within the block; H1 headings are centred by padding with spaces,
 //! so the result looks the same however the caller draws it.
 
-mod code;
-mod highlight;
+pub mod code;
+pub mod highlight;
 mod layout;
-mod markdown;
+pub mod markdown;
 mod wrap;
 
 // For the block editor (ui::editor): the same highlighter as slides.

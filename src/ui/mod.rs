@@ -12,8 +12,8 @@ mod panels;
 pub mod speaker;
 pub(crate) mod status;
 mod text;
-mod timeline;
-mod tree;
+pub mod timeline;
+pub mod tree;
 
 pub use text::buffer_text;
 

@@ -36,11 +36,13 @@ struct Item {
 /// Lower ranks are dropped first.
 const DROP_KERNEL: u8 = 1;
 const DROP_TITLE: u8 = 2;
-const DROP_PROGRESS: u8 = 3;
-const DROP_LOOPBACK: u8 = 4;
-const DROP_HELP: u8 = 5;
-const DROP_CLOCK: u8 = 6;
-const DROP_CLIENT_HINT: u8 = 7;
+/// The web view's URL is for the audience: it outlasts the title and the interpreter.
+const DROP_SHARE: u8 = 3;
+const DROP_PROGRESS: u8 = 4;
+const DROP_LOOPBACK: u8 = 5;
+const DROP_HELP: u8 = 6;
+const DROP_CLOCK: u8 = 7;
+const DROP_CLIENT_HINT: u8 = 8;
 
 pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
     let base = Style::default()
@@ -159,6 +161,9 @@ fn items(app: &App, base: Style) -> Vec<Item> {
         items.push(left(format!(" {text} "), base.add_modifier(m), None));
     } else if app.deck.slides[app.current].is_exec() && app.gate != crate::consent::Gate::Disabled {
         items.push(left(" ▶ r runs ".into(), base, None));
+    }
+    if let Some(url) = &app.share {
+        items.push(left(format!(" ⇄ {url} "), base, Some(DROP_SHARE)));
     }
     if let Some(notice) = &app.notice {
         items.push(Item {
