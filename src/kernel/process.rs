@@ -21,9 +21,7 @@ use super::protocol::{Command, Event};
 use super::python::Interpreter;
 use super::reaper;
 
-/// Where the harness finds the protocol pipes: events it writes, commands it reads.
-pub const EVENTS_FD: i32 = 3;
-pub const COMMANDS_FD: i32 = 4;
+pub use super::protocol::{COMMANDS_FD, EVENTS_FD};
 
 /// How long the readers keep reading a pipe after the interpreter exited and its group was
 /// killed. Normally every pipe is at end of file at once; only a process outside the group

@@ -3,6 +3,10 @@
 
 use serde::{Deserialize, Serialize};
 
+/// Where the harness finds the protocol pipes: events it writes, commands it reads.
+pub const EVENTS_FD: i32 = 3;
+pub const COMMANDS_FD: i32 = 4;
+
 /// One event from the harness. Unknown event types become [`Event::Unknown`] so the schema can
 /// grow without breaking older presenters.
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]

@@ -24,7 +24,7 @@ static ENABLED: AtomicBool = AtomicBool::new(false);
 /// otherwise records that this binary can start watchdogs.
 pub fn run_if_asked() {
     if std::env::args_os().nth(1).is_some_and(|a| a == ARG) {
-        watch(super::process::COMMANDS_FD)
+        watch(super::protocol::COMMANDS_FD)
     }
     ENABLED.store(true, Ordering::SeqCst);
 }
@@ -102,7 +102,7 @@ impl Launcher {
             }
         }
         for fd in 3..1024 {
-            if fd != super::process::COMMANDS_FD {
+            if fd != super::protocol::COMMANDS_FD {
                 libc::close(fd);
             }
         }
