@@ -224,9 +224,9 @@ impl Command {
 }
 
 /// Builds the `run` command for slide `slide` (1-based) of a deck.
-/// The `console` command for `slide`: the blocks of [`run_command`], every one set up.
-pub fn console_command(deck: &crate::deck::Deck, slide: usize, expose: bool) -> Command {
-    match run_command(deck, slide, expose) {
+/// The `console` command from a `run` command: the same blocks, every one set up.
+pub fn into_console(run: Command) -> Command {
+    match run {
         Command::Run {
             slide,
             mut blocks,
