@@ -545,6 +545,42 @@ impl Executor {
                 }
             }
             Effect::InputEof => self.pool.close_input(),
+            Effect::ConsoleOpen(slide) => {
+                let command =
+                    crate::kernel::protocol::into_console(app.run_command(slide, self.expose));
+                let result = if self.pool.interpreter().is_none() {
+                    Err("Python is not ready yet: try again in a moment".to_string())
+                } else {
+                    self.pool.open_console(&command)
+                };
+                let history = crate::app::console::history_path(&app.deck.path)
+                    .map(|p| crate::app::console::load_history(&p))
+                    .unwrap_or_default();
+                for e in app.update(Msg::ConsoleStarted {
+                    slide,
+                    result,
+                    history,
+                }) {
+                    self.carry_out(e, app);
+                }
+            }
+            Effect::ConsoleEval(source) => self
+                .pool
+                .console_send(&crate::kernel::protocol::Command::Eval { source }),
+            Effect::ConsoleComplete(text) => self
+                .pool
+                .console_send(&crate::kernel::protocol::Command::Complete { text }),
+            Effect::ConsoleCancel => self
+                .pool
+                .console_send(&crate::kernel::protocol::Command::Cancel),
+            Effect::ConsoleClose => self.pool.close_console(),
+            Effect::ConsoleHistory(entry) => {
+                if let Some(p) = crate::app::console::history_path(&app.deck.path) {
+                    if let Err(e) = crate::app::console::append_history(&p, &entry) {
+                        app.update(Msg::Notice(format!("console history not saved: {e}")));
+                    }
+                }
+            }
             Effect::WriteBack { slide, block, code } => {
                 let target = app.deck.slides.get(slide - 1).and_then(|s| {
                     crate::app::edit::runnable(s)

@@ -58,6 +58,8 @@ pub enum Action {
     PickPrev,
     /// Type into the running demo's stdin (`i`).
     FocusInput,
+    /// Open the trio console on the slide, or go back into it (`>`).
+    Console,
     Quit,
 }
 
@@ -173,6 +175,15 @@ const ROWS: &[Row] = &[
         "type into the demo's input: Enter sends, Ctrl-d EOF",
         &[(Action::FocusInput, &["i"])],
     ),
+    row(
+        "trio console in the slide's namespace (top-level await)",
+        &[(Action::Console, &[">"])],
+    ),
+    Row {
+        label: Some("Ctrl-c / Ctrl-d / Esc"),
+        help: "in the console: cancel / close / back to the slides",
+        actions: &[],
+    },
     row(
         "this help / quit (Ctrl-c too, when idle)",
         &[(Action::ToggleHelp, &["?"]), (Action::Quit, &["q"])],

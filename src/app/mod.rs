@@ -5,6 +5,7 @@
 
 pub mod clients;
 pub mod consent;
+pub mod console;
 pub mod edit;
 pub mod editor;
 pub mod keys;
@@ -88,6 +89,12 @@ pub enum Msg {
     Client(usize, crate::net::ClientEvent),
     /// A speaker window asked for something (see [`crate::speaker`]).
     Remote(crate::speaker::protocol::Cmd),
+    /// The loop started the console of `slide` (see [`console`]), with the deck's history.
+    ConsoleStarted {
+        slide: usize,
+        result: Result<u64, String>,
+        history: Vec<String>,
+    },
     /// `$EDITOR` closed on block `block` of slide `slide`: its text, or why there is none.
     ExternalEdited {
         slide: usize,
@@ -155,6 +162,14 @@ pub enum Effect {
     /// Bytes typed into the running demo's stdin; then its end of file (Ctrl-d).
     Input(Vec<u8>),
     InputEof,
+    /// The console (see [`console`]): start it on a slide, run an input, complete a name,
+    /// cancel the running command, end it; remember an input in the deck's history.
+    ConsoleOpen(usize),
+    ConsoleEval(String),
+    ConsoleComplete(String),
+    ConsoleCancel,
+    ConsoleClose,
+    ConsoleHistory(String),
 }
 
 /// Where the interpreter stands, for the status bar and for messages.
@@ -236,6 +251,11 @@ pub struct App {
     pub stdin_line: String,
     /// The web view's URL (and viewer count) while `--share` serves it, for the status bar.
     pub share: Option<String>,
+    /// The trio console (`>`), whether keys go to it, and the slide whose console waits for
+    /// the consent prompt.
+    pub console: Option<console::Console>,
+    pub console_focus: bool,
+    pub console_asked: Option<usize>,
     /// Memoised layouts by (slide index, width), at most [`LAYOUT_CACHE_MAX`]; cleared when the
     /// deck changes.
     layouts: RefCell<HashMap<(usize, u16), Rc<SlideLayout>>>,
@@ -285,6 +305,9 @@ impl App {
             stdin_focus: false,
             stdin_line: String::new(),
             share: None,
+            console: None,
+            console_focus: false,
+            console_asked: None,
             layouts: RefCell::new(HashMap::new()),
         }
     }
@@ -366,6 +389,7 @@ impl App {
             Msg::Key(key) if self.consent.is_some() => self.consent_key(key),
             Msg::Key(key) if self.overview.is_some() => self.overview_key(key),
             Msg::Key(key) if self.editor.is_some() => self.editor_key(key),
+            Msg::Key(key) if self.console_focus && !self.help => self.console_key(key),
             Msg::Key(key) if self.stdin_focus && !self.help => self.stdin_key(key),
             Msg::Key(key) if self.client_focus.is_some() && !self.help => self.client_key(key),
             Msg::Key(key) => match self.keymap.action(key) {
@@ -379,6 +403,11 @@ impl App {
                 vec![]
             }
             Msg::Remote(cmd) => self.remote(cmd),
+            Msg::ConsoleStarted {
+                slide,
+                result,
+                history,
+            } => self.console_started(slide, result, history),
             Msg::ExternalEdited {
                 slide,
                 block,
@@ -555,6 +584,7 @@ impl App {
             }
             Action::Run => self.run(),
             Action::Replay => self.replay_key(),
+            Action::Escape if self.console.is_some() && !self.is_running() => self.close_console(),
             Action::Escape => self.stop(),
             Action::Interrupt => {
                 if self.is_running() {
@@ -597,6 +627,7 @@ impl App {
             }
             Action::PickNext | Action::PickPrev => self.edit_action(action),
             Action::FocusInput => self.focus_input(),
+            Action::Console => self.console_action(),
             Action::FocusClients => {
                 if self.clients.is_empty() || self.clients_slide != self.slide_number() {
                     self.notice = Some("no client open: c opens one".into());
@@ -707,6 +738,7 @@ impl App {
         self.scroll = 0;
         self.output_scroll = 0;
         let mut effects = self.close_clients();
+        effects.extend(self.close_console());
         if self.is_running() {
             // Leaving a slide stops its demo; its output stays with the slide.
             self.mark_stop();
@@ -788,13 +820,16 @@ impl App {
                 self.consent = None;
                 self.gate = Gate::Allowed;
                 let mut effects = vec![Effect::Approve];
-                if slide == self.slide_number() {
+                if self.console_asked.take() == Some(slide) && slide == self.slide_number() {
+                    effects.extend(self.console_action());
+                } else if slide == self.slide_number() {
                     effects.extend(self.run());
                 }
                 effects
             }
             consent::Answer::No => {
                 self.consent = None;
+                self.console_asked = None;
                 self.notice = Some("nothing ran: r asks again; --trust skips the question".into());
                 vec![]
             }
@@ -841,6 +876,10 @@ impl App {
                         python: python.clone(),
                         trio: trio.clone(),
                     };
+                }
+                if let Some(c) = self.console.as_mut().filter(|c| c.child == id && id != 0) {
+                    c.apply(&msg);
+                    return;
                 }
                 let Some(out) = self.outputs.values_mut().find(|o| o.child == id) else {
                     return;

@@ -255,6 +255,12 @@ impl RunOutput {
     fn apply_event(&mut self, ev: &Event) {
         match ev {
             Event::Ready { .. } | Event::Unknown => {}
+            // Console mode (see `app::console`): the prompt and completions are the console's.
+            Event::Prompt { t } | Event::Complete { t, .. } => self.seen(*t),
+            Event::Result { t, text } => {
+                self.seen(*t);
+                self.push_text(*t, Source::Raw { stderr: false }, &format!("{text}\n"));
+            }
             Event::Setup { t, slide, line } => {
                 self.seen(*t);
                 self.setup = slide.map(|s| (s, line.unwrap_or(0)));

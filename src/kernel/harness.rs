@@ -59,6 +59,7 @@ mod tests {
             "__main__.py",
             "capture.py",
             "compat.py",
+            "console.py",
             "execute.py",
             "patches.py",
             "protocol.py",

@@ -31,6 +31,8 @@ pub struct Pool {
     unavailable: Option<String>,
     spare: Option<Interp>,
     current: Option<Interp>,
+    /// The console's interpreter (see `app::console`), beside any run.
+    console: Option<Interp>,
     next_id: u64,
     /// Spares that died before saying `ready`, in a row; stop re-spawning after a few.
     spare_failures: u32,
@@ -45,6 +47,7 @@ impl Pool {
             unavailable: None,
             spare: None,
             current: None,
+            console: None,
             next_id: 1,
             spare_failures: 0,
             spare_ready: false,
@@ -132,6 +135,37 @@ impl Pool {
         Ok(id)
     }
 
+    /// Starts a console on the spare (the `console` command); an older console ends.
+    pub fn open_console(&mut self, command: &Command) -> Result<u64, String> {
+        if let Some(why) = &self.unavailable {
+            return Err(why.clone());
+        }
+        self.close_console();
+        let interp = match self.spare.take() {
+            Some(s) if !s.has_exited() => s,
+            _ => self.spawn()?,
+        };
+        interp.send(command);
+        let id = interp.id;
+        self.console = Some(interp);
+        self.warm();
+        Ok(id)
+    }
+
+    /// Sends a command (`eval`, `cancel`, `complete`) to the console's interpreter.
+    pub fn console_send(&self, command: &Command) {
+        if let Some(c) = &self.console {
+            c.send(command);
+        }
+    }
+
+    /// Ends the console's interpreter and everything it started.
+    pub fn close_console(&mut self) {
+        if let Some(c) = self.console.take() {
+            c.kill();
+        }
+    }
+
     /// The id of the interpreter running the current demo.
     pub fn current(&self) -> Option<u64> {
         self.current.as_ref().map(|c| c.id)
@@ -165,6 +199,8 @@ impl Pool {
         if self.current.as_ref().is_some_and(|c| c.id == id) {
             self.current = None;
             self.warm();
+        } else if self.console.as_ref().is_some_and(|c| c.id == id) {
+            self.console = None;
         } else if self.spare.as_ref().is_some_and(|s| s.id == id) {
             self.spare = None;
             if !self.spare_ready {
@@ -190,6 +226,7 @@ impl Pool {
         if let Some(s) = self.spare.take() {
             s.kill();
         }
+        self.close_console();
     }
 }
 

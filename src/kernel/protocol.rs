@@ -130,6 +130,25 @@ pub enum Event {
         line: Option<usize>,
     },
     /// The demo opened a listening socket.
+    /// Console mode: ready for the next input.
+    Prompt {
+        #[serde(default)]
+        t: f64,
+    },
+    /// Console mode: the repr of an expression's value.
+    Result {
+        #[serde(default)]
+        t: f64,
+        text: String,
+    },
+    /// Console mode: the names completing `text`.
+    Complete {
+        #[serde(default)]
+        t: f64,
+        text: String,
+        #[serde(default)]
+        matches: Vec<String>,
+    },
     Listen {
         #[serde(default)]
         t: f64,
@@ -183,6 +202,20 @@ pub enum Command {
         expose: bool,
     },
     Cancel,
+    /// Console mode: the deck's definitions up to the slide, then a trio REPL.
+    Console {
+        slide: usize,
+        blocks: Vec<RunBlock>,
+        expose: bool,
+    },
+    /// Console mode: one input to run.
+    Eval {
+        source: String,
+    },
+    /// Console mode: complete the name `text`.
+    Complete {
+        text: String,
+    },
 }
 
 impl Command {
@@ -195,6 +228,25 @@ impl Command {
 }
 
 /// Builds the `run` command for slide `slide` (1-based) of a deck.
+/// The `console` command from a `run` command: the same blocks, every one set up.
+pub fn into_console(run: Command) -> Command {
+    match run {
+        Command::Run {
+            slide,
+            mut blocks,
+            expose,
+        } => {
+            blocks.iter_mut().for_each(|b| b.setup = true);
+            Command::Console {
+                slide,
+                blocks,
+                expose,
+            }
+        }
+        other => other,
+    }
+}
+
 pub fn run_command(deck: &crate::deck::Deck, slide: usize, expose: bool) -> Command {
     let mut blocks = Vec::new();
     for s in deck.slides.iter().take(slide) {

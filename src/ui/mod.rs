@@ -4,6 +4,7 @@
 
 mod clients;
 mod consent;
+mod console;
 pub(crate) mod editor;
 mod help;
 mod output;
@@ -53,7 +54,19 @@ pub fn draw(app: &App, frame: &mut Frame) {
     status::draw(app, frame, bar);
 
     let output = app.current_output();
+    let console = app
+        .console
+        .as_ref()
+        .filter(|c| c.slide == app.slide_number());
     match output {
+        _ if console.is_some() => {
+            let [s, c] =
+                Layout::vertical([Constraint::Percentage(40), Constraint::Min(6)]).areas(main);
+            draw_slide(app, frame, s);
+            if let Some(con) = console {
+                console::draw(app, con, frame, c);
+            }
+        }
         None => draw_slide(app, frame, main),
         Some(out) => {
             let (slide_area, mut out_area) = split(app, main);

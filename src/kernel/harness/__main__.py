@@ -29,7 +29,7 @@ except Exception:  # e.g. trio 0.22 on Python 3.13: say so on stderr, which the 
     sys.stderr.flush()
     os._exit(1)
 
-from . import execute, patches  # noqa: E402  (after the import of trio above, on purpose)
+from . import console, execute, patches  # noqa: E402  (after the import of trio, on purpose)
 
 patches.install()
-execute.main()
+execute.main(console=console.run)

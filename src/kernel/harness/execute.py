@@ -311,35 +311,51 @@ def _note_early_sigint(signum, frame):
     _stop.requested = True
 
 
+# Cleared while a console waits for input (console.py): an idle console holds no CPU.
+_flusher_awake = threading.Event()
+_flusher_awake.set()
+
+
 def _flush_forever():
     """The output flusher thread: partial lines once they are PARTIAL_DELAY old (capture.py),
     and ``state`` changes that waited for STATE_INTERVAL while trio went quiet (tree.py)."""
     while True:
+        _flusher_awake.wait()
         time.sleep(PARTIAL_DELAY / 2)
         _flush_partials(time.monotonic() - PARTIAL_DELAY)
         _tree.flush_states()
 
 
-def main():
-    """Says ``ready``, waits for ``run``, runs the slide, reports, exits (never returns)."""
+def _capture():
+    """From the first command on: the helper threads, and the slide's output captured."""
+    threading.Thread(target=_flush_forever, name="trio-present output",
+                     daemon=True).start()
+    threading.Thread(target=_flush_batches_forever, name="trio-present events",
+                     daemon=True).start()
+    sys.stdout, sys.stderr = _stdout, _stderr
+    builtins.print = _print
+    os._exit = _exit_with_descendants
+
+
+def main(console=None):
+    """Says ``ready``, waits for ``run``, runs the slide, reports, exits (never returns).
+
+    ``console`` (console.py's ``run``) takes over when the first command is ``console``."""
     signal.signal(signal.SIGINT, _note_early_sigint)
     emit("ready", python="%d.%d.%d" % sys.version_info[:3], trio=trio.__version__,
          pid=os.getpid())
     command = _read_command()
-    while command.get("cmd") != "run":  # a stray cancel before the run: nothing to stop
+    while command.get("cmd") not in ("run", "console"):  # a stray cancel: nothing to stop
         command = _read_command()
     _state.t0 = time.monotonic()
+    if command.get("cmd") == "console" and console is not None:
+        _capture()
+        console(command)  # never returns
     result = ("stopped", None, None)  # what a Ctrl-C slipping through the cracks means
     try:
         threading.Thread(target=_listen_for_commands, name="trio-present commands",
                          daemon=True).start()
-        threading.Thread(target=_flush_forever, name="trio-present output",
-                         daemon=True).start()
-        threading.Thread(target=_flush_batches_forever, name="trio-present events",
-                         daemon=True).start()
-        sys.stdout, sys.stderr = _stdout, _stderr
-        builtins.print = _print
-        os._exit = _exit_with_descendants
+        _capture()
         signal.signal(signal.SIGINT, signal.default_int_handler)  # trio looks for this one
         result = _run(command)  # (stops at once if a Ctrl-C came early)
     finally:

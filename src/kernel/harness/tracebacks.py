@@ -23,6 +23,7 @@ import traceback
 import types
 
 SLIDE_PREFIX = "slide "  # file names of slide code (execute.py compiles blocks with them)
+CONSOLE_PREFIX = "console "  # ... and of what the speaker types into the console (console.py)
 
 _BaseExceptionGroup = getattr(builtins, "BaseExceptionGroup", None)
 _format_exception = traceback.format_exception
@@ -67,7 +68,8 @@ def _slide_frames(tb):
     # Slide frames only, at every level of an exception group: an exception raised inside
     # trio (a fail_after's TooSlowError, a member raised by the nursery machinery) keeps no
     # frame at all rather than one showing trio's files under the interpreter cache.
-    keep = [e for e in entries if e.tb_frame.f_code.co_filename.startswith(SLIDE_PREFIX)]
+    keep = [e for e in entries if e.tb_frame.f_code.co_filename.startswith(
+        (SLIDE_PREFIX, CONSOLE_PREFIX))]
     trimmed = None
     for entry in reversed(keep):
         trimmed = types.TracebackType(trimmed, entry.tb_frame, entry.tb_lasti, entry.tb_lineno)
