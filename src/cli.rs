@@ -37,6 +37,10 @@ pub struct PresentArgs {
     /// Slide to start on (1-based).
     #[arg(long, default_value_t = 1)]
     pub slide: usize,
+    /// Write errors that do not stop the talk to a log file (default:
+    /// $XDG_STATE_HOME/trio-present/trio-present.log).
+    #[arg(long, value_name = "FILE", num_args = 0..=1, default_missing_value = "")]
+    pub log: Option<PathBuf>,
     /// Run nothing live: exec slides play their recorded rehearsal (see `recordings`).
     #[arg(long)]
     pub offline: bool,
@@ -510,6 +514,14 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
             let (mut decks, warnings) = crate::deck::translations::load(deck, &cli.translations)
                 .map_err(|e| usage(e.to_string()))?;
             let deck = decks.remove(0);
+            if let Some(path) = &cli.present.log {
+                let path = match path.as_os_str().is_empty() {
+                    true => crate::log::default_path()
+                        .ok_or_else(|| usage("--log: no state directory; give a FILE"))?,
+                    false => path.clone(),
+                };
+                crate::log::init(&path).map_err(usage)?;
+            }
             let theme = load_theme(&config.theme(cli.present.common.theme.as_deref()))?;
             // (Loading the file already checked its bindings.)
             let keymap = config.keymap().unwrap_or_default();

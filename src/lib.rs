@@ -15,6 +15,7 @@ pub mod deck;
 pub mod export;
 pub mod headless;
 pub mod kernel;
+pub mod log;
 pub mod net;
 pub mod record;
 pub mod render;

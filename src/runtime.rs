@@ -4,6 +4,7 @@
 //! then input goes through [`App::update`] first, then as much of the bulk backlog as fits a
 //! frame's budget; effects are carried out and the frame is drawn once.
 
+use crate::log::Logged;
 use std::collections::{HashMap, HashSet};
 use std::net::ToSocketAddrs;
 use std::path::PathBuf;
@@ -533,7 +534,7 @@ impl Executor {
             }
             Effect::ClientEof { id } => {
                 if let Some(c) = self.clients.get(&id) {
-                    let _ = c.send_eof();
+                    c.send_eof().logged("client: sending end of file");
                 }
             }
             Effect::ClientClose { id } => {

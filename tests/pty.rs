@@ -360,3 +360,28 @@ fn keys_rebound_in_the_config_file_work_and_the_help_shows_them() {
     pty.send(b"q");
     assert!(pty.wait_exit(T).success());
 }
+
+#[test]
+fn log_writes_to_the_given_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("logs/talk.log");
+    let deck = reference_deck();
+    let mut pty = Pty::spawn(
+        &[
+            "--no-exec",
+            "--log",
+            log.to_str().unwrap(),
+            deck.to_str().unwrap(),
+        ],
+        100,
+        30,
+    );
+    pty.wait_for("async programming for humans", T);
+    pty.send(b"q");
+    assert!(pty.wait_exit(T).success());
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        text.contains("trio-present") && text.contains("started"),
+        "{text}"
+    );
+}

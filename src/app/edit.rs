@@ -8,6 +8,7 @@
 //! become set-up (definitions only, the set-up rule of docs/protocol.md), later ones are left
 //! out.
 
+use crate::log::Logged;
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::path::Path;
@@ -198,7 +199,7 @@ pub fn write_back(path: &Path, block: &CodeBlock, code: &str) -> Result<String, 
         std::fs::rename(&tmp, &path)
     };
     write().map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
+        std::fs::remove_file(&tmp).logged("write-back: removing a temporary file");
         format!("cannot write {}: {e}", path.display())
     })?;
     Ok(out)

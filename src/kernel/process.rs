@@ -8,6 +8,7 @@
 //! group kill (a demo that started a new session) may keep a pipe open: the readers give it
 //! up [`LINGER`] after the interpreter exited instead of waiting for ever.
 
+use crate::log::Logged;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
@@ -114,7 +115,9 @@ impl Interp {
             .name("harness modules".into())
             .spawn(move || {
                 let mut mod_w = mod_w;
-                let _ = mod_w.write_all(harness::bundle());
+                mod_w
+                    .write_all(harness::bundle())
+                    .logged("sending the harness modules");
             });
         if let Err(e) = writer {
             let _ = child.kill();

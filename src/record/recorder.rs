@@ -4,6 +4,7 @@
 //! name, then renamed, so a reader never sees half a recording) and prunes the slide's old
 //! ones. A failed write (full disk, read-only home) costs that recording and one warning.
 
+use crate::log::Logged;
 use std::collections::HashMap;
 use std::io::Write;
 use std::path::PathBuf;
@@ -329,7 +330,7 @@ fn write(store: &Store, header: &Header, body: &str) -> std::io::Result<PathBuf>
         std::fs::rename(&tmp, &path)
     })();
     if let Err(e) = result {
-        let _ = std::fs::remove_file(&tmp);
+        std::fs::remove_file(&tmp).logged("recording: removing a temporary file");
         return Err(e);
     }
     prune(&dir);

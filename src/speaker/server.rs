@@ -3,6 +3,7 @@
 //! sends the state to the windows when it changed. With no window connected it only checks an
 //! empty list: a presenter nobody follows pays nothing.
 
+use crate::log::Logged;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::{UnixListener, UnixStream};
@@ -68,7 +69,8 @@ impl Server {
                 }
                 Err(e) => return Err(format!("speaker socket {}: {e}", path.display())),
             };
-            let _ = std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600));
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))
+                .logged("speaker socket: making it private");
             let accepted = conns.clone();
             let tx = tx.clone();
             std::thread::Builder::new()

@@ -5,6 +5,7 @@
 //! is written last, and the directory is renamed into place; a loser of a race simply uses the
 //! winner's copy.
 
+use crate::log::Logged;
 use std::ffi::OsString;
 use std::io;
 use std::path::{Path, PathBuf};
@@ -170,7 +171,7 @@ pub(super) fn provision_spec(
         })
         .and_then(|()| publish(&tmp, &final_dir, cache).map_err(cache_err));
     if built.is_err() {
-        let _ = std::fs::remove_dir_all(&tmp);
+        std::fs::remove_dir_all(&tmp).logged("provisioning: removing a temporary directory");
     }
     built?;
     progress(&format!(
