@@ -118,11 +118,20 @@ fn run_a_demo_stop_another_and_leave_no_process_behind() {
     // so wait for the new run's state, not for its text.)
     pty.send(b"r");
     pty.wait_for("● running", T);
-    let kids = children(pty.child.id());
+    // Looked for until seen, not sampled once: a process table read can miss a process.
+    let deadline = std::time::Instant::now() + T;
+    let mut kids = children(pty.child.id());
+    while kids.is_empty() && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+        kids = children(pty.child.id());
+    }
     assert!(!kids.is_empty(), "a demo interpreter is running");
     pty.send(b"q");
     assert!(pty.wait_exit(T).success());
-    std::thread::sleep(Duration::from_millis(300));
+    let deadline = std::time::Instant::now() + Duration::from_secs(3);
+    while kids.iter().any(|k| alive(*k)) && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
     for k in kids {
         assert!(!alive(k), "interpreter {k} outlived the presenter");
     }
