@@ -9,47 +9,9 @@ mod common;
 use common::{reference_deck, Pty};
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 const T: Duration = Duration::from_secs(15);
-
-fn cmd(data: &Path, args: &[&str]) -> (i32, String, String) {
-    let out = common::bin()
-        .args(args)
-        .env("XDG_DATA_HOME", data)
-        .output()
-        .expect("run trio-present");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
-/// A data directory holding one recorded rehearsal of slides 12 and 37 (run once).
-fn rehearsed() -> &'static Path {
-    static DATA: OnceLock<tempfile::TempDir> = OnceLock::new();
-    DATA.get_or_init(|| {
-        let dir = tempfile::tempdir().unwrap();
-        let deck = reference_deck();
-        let (code, out, err) = cmd(
-            dir.path(),
-            &[
-                "check",
-                "--record",
-                "--trust",
-                deck.to_str().unwrap(),
-                "--slides",
-                "12,37",
-            ],
-        );
-        assert_eq!(code, 0, "{out}{err}");
-        assert!(err.contains("recorded 2 runs"), "{err}");
-        dir
-    })
-    .path()
-}
 
 #[test]
 fn the_rehearsal_is_listed_and_can_be_deleted() {
@@ -63,10 +25,10 @@ fn the_rehearsal_is_listed_and_can_be_deleted() {
             .unwrap();
         assert!(status.success());
     };
-    copy(&rehearsed().join("trio-present"), data.path());
+    copy(&common::rehearsed().join("trio-present"), data.path());
     let deck = reference_deck();
     let deck = deck.to_str().unwrap();
-    let (code, out, _) = cmd(data.path(), &["recordings", deck]);
+    let (code, out, _) = common::run_with_data(data.path(), &["recordings", deck]);
     assert_eq!(code, 0);
     for slide in ["12", "37"] {
         let row = out
@@ -79,13 +41,13 @@ fn the_rehearsal_is_listed_and_can_be_deleted() {
         );
     }
     assert!(out.contains("2 recordings"), "{out}");
-    let (code, out, _) = cmd(
+    let (code, out, _) = common::run_with_data(
         data.path(),
         &["recordings", deck, "--slides", "37", "--delete"],
     );
     assert_eq!(code, 0);
     assert!(out.contains("deleted 1 recordings"), "{out}");
-    let (_, out, _) = cmd(data.path(), &["recordings", deck]);
+    let (_, out, _) = common::run_with_data(data.path(), &["recordings", deck]);
     assert!(
         out.contains("1 recordings") && !out.contains("   37 "),
         "{out}"
@@ -94,7 +56,7 @@ fn the_rehearsal_is_listed_and_can_be_deleted() {
 
 #[test]
 fn without_python_the_presenter_replays_with_the_talks_timing() {
-    let data = rehearsed();
+    let data = common::rehearsed();
     let deck = reference_deck();
     let mut pty = Pty::spawn_env(
         &[
@@ -156,9 +118,9 @@ fn without_python_the_presenter_replays_with_the_talks_timing() {
 #[test]
 fn run_replay_prints_the_recording_like_a_live_run() {
     let deck = reference_deck();
-    let data = rehearsed();
+    let data = common::rehearsed();
     let start = Instant::now();
-    let (code, out, err) = cmd(
+    let (code, out, err) = common::run_with_data(
         data,
         &["run", deck.to_str().unwrap(), "--slide", "12", "--replay"],
     );
@@ -174,8 +136,8 @@ fn run_replay_prints_the_recording_like_a_live_run() {
         "original timing: took {took:.2} s"
     );
     // Nothing recorded for slide 33: one line, exit 1.
-    let (code, out, _) = cmd(
-        rehearsed(),
+    let (code, out, _) = common::run_with_data(
+        common::rehearsed(),
         &["run", deck.to_str().unwrap(), "--slide", "33", "--replay"],
     );
     assert_eq!(code, 1);
@@ -188,8 +150,8 @@ fn the_cast_of_slide_37_is_asciicast_v2_and_shows_the_cancellation_at_3_s() {
     let dir = tempfile::tempdir().unwrap();
     let cast = dir.path().join("s37.cast");
     let deck = reference_deck();
-    let (code, out, err) = cmd(
-        rehearsed(),
+    let (code, out, err) = common::run_with_data(
+        common::rehearsed(),
         &[
             "export",
             deck.to_str().unwrap(),
@@ -240,8 +202,8 @@ fn the_cast_of_slide_37_is_asciicast_v2_and_shows_the_cancellation_at_3_s() {
     assert!(at("37 / 57") <= started);
 
     // Several slides in one cast, in order; a slide with no recording is one line, exit 1.
-    let (code, _, err) = cmd(
-        rehearsed(),
+    let (code, _, err) = common::run_with_data(
+        common::rehearsed(),
         &[
             "export",
             deck.to_str().unwrap(),
@@ -256,8 +218,8 @@ fn the_cast_of_slide_37_is_asciicast_v2_and_shows_the_cancellation_at_3_s() {
     let twelve = text.find("12 / 57").unwrap();
     let thirty_seven = text.find("37 / 57").unwrap();
     assert!(twelve < thirty_seven);
-    let (code, _, err) = cmd(
-        rehearsed(),
+    let (code, _, err) = common::run_with_data(
+        common::rehearsed(),
         &[
             "export",
             deck.to_str().unwrap(),
@@ -286,7 +248,8 @@ fn a_failed_live_run_offers_the_recording_and_edited_code_warns() {
     let dir = tempfile::tempdir().unwrap();
     let deck = small_deck(dir.path(), SMALL);
     let deck_s = deck.to_str().unwrap();
-    let (code, out, err) = cmd(data.path(), &["run", "--trust", deck_s, "--slide", "2"]);
+    let (code, out, err) =
+        common::run_with_data(data.path(), &["run", "--trust", deck_s, "--slide", "2"]);
     assert_eq!(code, 0, "{out}{err}");
     let env = [
         ("XDG_DATA_HOME", data.path().to_str().unwrap()),

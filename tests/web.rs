@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{reference_deck, Pty, BIN};
+use common::{reference_deck, Pty};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
@@ -16,42 +16,6 @@ use std::time::{Duration, Instant};
 
 const T: Duration = Duration::from_secs(20);
 
-fn cmd(data: &Path, args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(BIN)
-        .args(args)
-        .env("XDG_DATA_HOME", data)
-        .output()
-        .expect("run trio-present");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
-/// A data directory holding a recorded rehearsal of slides 12 and 37 (run once).
-fn rehearsed() -> &'static Path {
-    static DATA: OnceLock<tempfile::TempDir> = OnceLock::new();
-    DATA.get_or_init(|| {
-        let dir = tempfile::tempdir().unwrap();
-        let deck = reference_deck();
-        let (code, out, err) = cmd(
-            dir.path(),
-            &[
-                "check",
-                "--record",
-                "--trust",
-                deck.to_str().unwrap(),
-                "--slides",
-                "12,37",
-            ],
-        );
-        assert_eq!(code, 0, "{out}{err}");
-        dir
-    })
-    .path()
-}
-
 /// The exported page of the reference deck (written once).
 fn exported() -> &'static Path {
     static PAGE: OnceLock<(tempfile::TempDir, PathBuf)> = OnceLock::new();
@@ -60,8 +24,8 @@ fn exported() -> &'static Path {
             let dir = tempfile::tempdir().unwrap();
             let page = dir.path().join("talk.html");
             let deck = reference_deck();
-            let (code, _, err) = cmd(
-                rehearsed(),
+            let (code, _, err) = common::run_with_data(
+                common::rehearsed(),
                 &[
                     "export",
                     deck.to_str().unwrap(),
@@ -199,7 +163,7 @@ fn export_is_self_contained_and_keeps_notes_out_unless_asked() {
     )
     .unwrap();
     let page = dir.path().join("talk.html");
-    let (code, _, err) = cmd(
+    let (code, _, err) = common::run_with_data(
         dir.path(),
         &[
             "export",
@@ -225,7 +189,7 @@ fn export_is_self_contained_and_keeps_notes_out_unless_asked() {
         html.contains("class=\"sy-"),
         "code not highlighted by syntect"
     );
-    let (code, _, err) = cmd(
+    let (code, _, err) = common::run_with_data(
         dir.path(),
         &[
             "export",
@@ -240,7 +204,7 @@ fn export_is_self_contained_and_keeps_notes_out_unless_asked() {
         .unwrap()
         .contains("SECRET-NOTE"));
     // Without any output the command says what it needs, in one line.
-    let (code, _, err) = cmd(dir.path(), &["export", deck.to_str().unwrap()]);
+    let (code, _, err) = common::run_with_data(dir.path(), &["export", deck.to_str().unwrap()]);
     assert_eq!(code, 2);
     assert!(
         err.contains("-o talk.html") && err.lines().count() == 1,
@@ -424,7 +388,7 @@ fn presenter(args: &[&str]) -> (Pty, String) {
     let mut all = vec!["--offline"];
     all.extend_from_slice(args);
     all.push(deck.to_str().unwrap());
-    let data = rehearsed().to_str().unwrap();
+    let data = common::rehearsed().to_str().unwrap();
     let pty = Pty::spawn_env(&all, 200, 40, &[("XDG_DATA_HOME", data)]);
     pty.wait_for("⇄ http://", T);
     let screen = pty.contents();

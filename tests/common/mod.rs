@@ -303,3 +303,43 @@ pub fn wait_port_free(port: u16) {
         std::thread::sleep(Duration::from_millis(50));
     }
 }
+
+/// Runs the binary to completion with `data` as its data directory (recordings, approvals);
+/// returns (status, stdout, stderr).
+pub fn run_with_data(data: &std::path::Path, args: &[&str]) -> (i32, String, String) {
+    let out = bin()
+        .args(args)
+        .env("XDG_DATA_HOME", data)
+        .output()
+        .expect("run trio-present");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// A data directory holding one recorded rehearsal of the reference deck's slides 12 and 37,
+/// made once per test binary (`check --record`, real Python and trio).
+pub fn rehearsed() -> &'static std::path::Path {
+    static DATA: std::sync::OnceLock<tempfile::TempDir> = std::sync::OnceLock::new();
+    DATA.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap();
+        let deck = reference_deck();
+        let (code, out, err) = run_with_data(
+            dir.path(),
+            &[
+                "check",
+                "--record",
+                "--trust",
+                deck.to_str().unwrap(),
+                "--slides",
+                "12,37",
+            ],
+        );
+        assert_eq!(code, 0, "{out}{err}");
+        assert!(err.contains("recorded 2 runs"), "{err}");
+        dir
+    })
+    .path()
+}
