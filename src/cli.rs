@@ -5,8 +5,6 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
-use ratatui::backend::TestBackend;
-use ratatui::Terminal;
 
 use crate::app::App;
 use crate::config::Config;
@@ -339,7 +337,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
             let mut app = App::new(deck, theme, slide);
             // A still frame never looks for Python: "finding Python…" would never resolve.
             app.kernel = crate::app::KernelState::NotLooked;
-            let mut text = render_frame(&app, width, height, color);
+            let mut text = crate::ui::render_frame(&app, width, height, color);
             if notes {
                 for note in &app.deck.slides[slide - 1].notes.notes {
                     text.push_str(&format!("\n--- note ---\n{note}\n"));
@@ -557,13 +555,4 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
             Ok(0)
         }
     }
-}
-
-/// Draws the app into an off-screen buffer and returns it as text (ANSI colours optional).
-pub fn render_frame(app: &App, width: u16, height: u16, color: bool) -> String {
-    let mut terminal = Terminal::new(TestBackend::new(width, height)).expect("test backend");
-    terminal
-        .draw(|f| crate::ui::draw(app, f))
-        .expect("drawing into memory cannot fail");
-    crate::ui::buffer_text(terminal.backend().buffer(), color)
 }

@@ -16,7 +16,7 @@ mod text;
 pub mod timeline;
 pub mod tree;
 
-pub use text::buffer_text;
+pub use text::{buffer_text, render_frame};
 
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Style;

@@ -136,13 +136,13 @@ mod tests {
         .unwrap();
         let mut app = App::new(deck, Theme::load("dark").unwrap().without_color(), 2);
         app.overview = Some(Overview::new(1, false));
-        let all = crate::cli::render_frame(&app, 80, 16, false);
+        let all = crate::ui::render_frame(&app, 80, 16, false);
         insta::assert_snapshot!("overview_all_80x16", all);
         let mut ov = Overview::new(1, true);
         ov.query = "deadlines".into();
         ov.selected = 2;
         app.overview = Some(ov);
-        let found = crate::cli::render_frame(&app, 80, 16, false);
+        let found = crate::ui::render_frame(&app, 80, 16, false);
         assert!(
             found.contains("Cancel") && !found.contains("SECRET"),
             "{found}"

@@ -1,5 +1,6 @@
-//! Turning a drawn buffer into text: plain (trailing spaces trimmed) for tests and scripts, or
-//! with ANSI SGR colours for `render --color`.
+//! Off-screen frames as text: the app drawn into a memory buffer ([`render_frame`]), and a
+//! buffer turned into text, plain (trailing spaces trimmed) for tests and scripts, or with
+//! ANSI SGR colours for `render --color`.
 
 use ratatui::buffer::Buffer;
 use ratatui::style::{Color, Modifier, Style};
@@ -89,4 +90,14 @@ fn color_code(c: Color, bg: bool) -> Option<String> {
         Color::Indexed(i) => format!("{};5;{i}", if bg { 48 } else { 38 }),
         Color::Rgb(r, g, b) => format!("{};2;{r};{g};{b}", if bg { 48 } else { 38 }),
     })
+}
+
+/// Draws the app into an off-screen buffer and returns it as text (ANSI colours optional).
+pub fn render_frame(app: &crate::app::App, width: u16, height: u16, color: bool) -> String {
+    let mut terminal = ratatui::Terminal::new(ratatui::backend::TestBackend::new(width, height))
+        .expect("test backend");
+    terminal
+        .draw(|f| super::draw(app, f))
+        .expect("drawing into memory cannot fail");
+    buffer_text(terminal.backend().buffer(), color)
 }

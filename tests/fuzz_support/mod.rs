@@ -18,11 +18,11 @@ use trio_present::app::clients::{self, ClientPane};
 use trio_present::app::consent::ConsentPrompt;
 use trio_present::app::output::RunOutput;
 use trio_present::app::App;
-use trio_present::cli::render_frame;
 use trio_present::deck::{split_slides, Deck, DeckError, Slide};
 use trio_present::net::ClientEvent;
 use trio_present::render::{layout_markdown, layout_slide, str_width, SlideLayout};
 use trio_present::theme::Theme;
+use trio_present::ui::render_frame;
 
 /// Layout widths, from absurdly narrow to wider than any running text.
 pub const WIDTHS: [u16; 6] = [1, 2, 5, 10, 80, 200];
