@@ -67,6 +67,11 @@ const INPUT_CHECK_EVERY: usize = 32;
 /// A frame that answers input is drawn at once.
 const FRAME_INTERVAL: Duration = Duration::from_millis(30);
 
+/// Fewer frames than this in the last BURST_WINDOW: output is sparse (a demo printing now and
+/// then), and its frame is drawn at once instead of up to FRAME_INTERVAL later.
+const BURST_FRAMES: usize = 4;
+const BURST_WINDOW: Duration = Duration::from_millis(100);
+
 /// Presents `deck` until the speaker quits.
 pub fn present(deck: Deck, theme: Theme, mut opts: Options) -> anyhow::Result<()> {
     let mut app = App::new(deck, theme, opts.start_slide);
@@ -99,6 +104,11 @@ pub fn present(deck: Deck, theme: Theme, mut opts: Options) -> anyhow::Result<()
     let mut last_frame = Instant::now();
     // Something changed since the last frame, which is not drawn yet.
     let mut frame_due = false;
+    // When the last few frames were drawn: output that comes sparsely is drawn at once, only a
+    // stream of it is held to FRAME_INTERVAL.
+    let mut recent = std::collections::VecDeque::<Instant>::new();
+    // A frame owed at once ($EDITOR gave the terminal back).
+    let mut redraw = false;
 
     spawn_input(post.clone(), input.clone());
     // Every language's file is watched; the app keeps a reload of one not on screen for later.
@@ -222,7 +232,7 @@ pub fn present(deck: Deck, theme: Theme, mut opts: Options) -> anyhow::Result<()
                 for e in effects {
                     exec.carry_out(e, &mut app);
                 }
-                frame_due = true;
+                redraw = true;
             }
         }
         app.update(Msg::Tick {
@@ -231,10 +241,17 @@ pub fn present(deck: Deck, theme: Theme, mut opts: Options) -> anyhow::Result<()
         if app.quit {
             break;
         }
-        if answered_input || frame_due || last_frame.elapsed() >= FRAME_INTERVAL {
+        let now = Instant::now();
+        while recent.front().is_some_and(|t| now - *t > BURST_WINDOW) {
+            recent.pop_front();
+        }
+        let sparse = recent.len() < BURST_FRAMES;
+        if answered_input || redraw || sparse || now - last_frame >= FRAME_INTERVAL {
             draw(&mut terminal, &app)?;
             last_frame = Instant::now();
+            recent.push_back(last_frame);
             frame_due = false;
+            redraw = false;
         } else {
             frame_due = true;
         }

@@ -152,6 +152,9 @@ struct State {
 #[derive(Clone)]
 pub struct Recorder {
     shared: Arc<Shared>,
+    /// To the capture thread: the interpreters' reader threads only hand a message over, so
+    /// turning events into JSON never slows a run (a 100,000-line flood included).
+    queue: std::sync::mpsc::Sender<(u64, ChildMsg, Instant)>,
 }
 
 struct Shared {
@@ -160,21 +163,44 @@ struct Shared {
     writers: Mutex<Vec<JoinHandle<()>>>,
     warned: AtomicBool,
     warn: Box<dyn Fn(String) + Send + Sync>,
+    /// Messages handed to the capture thread and not yet captured (for [`Recorder::flush`]).
+    queued: std::sync::atomic::AtomicUsize,
 }
 
 impl Recorder {
     /// A recorder into `store` (None: record nothing); `warn` hears, once, that a recording
     /// could not be saved.
     pub fn new(store: Option<Store>, warn: impl Fn(String) + Send + Sync + 'static) -> Recorder {
-        Recorder {
+        let (queue, captures) = std::sync::mpsc::channel::<(u64, ChildMsg, Instant)>();
+        let recorder = Recorder {
             shared: Arc::new(Shared {
                 store,
                 state: Mutex::new(State::default()),
                 writers: Mutex::new(Vec::new()),
                 warned: AtomicBool::new(false),
                 warn: Box::new(warn),
+                queued: Default::default(),
             }),
+            queue,
+        };
+        if recorder.shared.store.is_some() {
+            // The thread's own handle must not keep the queue open: it ends with the last
+            // Recorder handed out.
+            let me = Recorder {
+                shared: recorder.shared.clone(),
+                queue: std::sync::mpsc::channel().0,
+            };
+            std::thread::Builder::new()
+                .name("trio-present recorder".into())
+                .spawn(move || {
+                    for (id, msg, at) in captures {
+                        me.capture(id, &msg, at);
+                        me.shared.queued.fetch_sub(1, Ordering::SeqCst);
+                    }
+                })
+                .logged("recorder: starting its thread");
         }
+        recorder
     }
 
     fn state(&self) -> std::sync::MutexGuard<'_, State> {
@@ -224,7 +250,14 @@ impl Recorder {
         if self.shared.store.is_none() {
             return;
         }
-        let now = Instant::now();
+        self.shared.queued.fetch_add(1, Ordering::SeqCst);
+        if self.queue.send((id, msg.clone(), Instant::now())).is_err() {
+            self.shared.queued.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
+
+    /// Folds one message into its run's capture (on the capture thread).
+    fn capture(&self, id: u64, msg: &ChildMsg, now: Instant) {
         let mut st = self.state();
         let exited = match msg {
             ChildMsg::Exited { done, .. } => Some(*done),
@@ -291,6 +324,9 @@ impl Recorder {
     /// Waits (at most `limit`) for the recordings being written, before the process exits.
     pub fn flush(&self, limit: Duration) {
         let deadline = Instant::now() + limit;
+        while self.shared.queued.load(Ordering::SeqCst) > 0 && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(2));
+        }
         loop {
             let pending = {
                 let mut w = self
