@@ -69,7 +69,7 @@ const FRAME_INTERVAL: Duration = Duration::from_millis(30);
 
 /// Fewer frames than this in the last BURST_WINDOW: output is sparse (a demo printing now and
 /// then), and its frame is drawn at once instead of up to FRAME_INTERVAL later.
-const BURST_FRAMES: usize = 4;
+const BURST_FRAMES: usize = 8;
 const BURST_WINDOW: Duration = Duration::from_millis(100);
 
 /// Presents `deck` until the speaker quits.
