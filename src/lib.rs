@@ -12,6 +12,7 @@ pub mod cli;
 pub mod config;
 pub mod consent;
 pub mod deck;
+pub mod dirs;
 pub mod export;
 pub mod headless;
 pub mod kernel;

@@ -230,11 +230,7 @@ pub struct Store {
 impl Store {
     /// The user's store; `None` only when no home directory can be found.
     pub fn for_user() -> Option<Store> {
-        let base = std::env::var_os("XDG_DATA_HOME")
-            .map(PathBuf::from)
-            .filter(|p| p.is_absolute())
-            .or_else(|| directories::BaseDirs::new().map(|b| b.data_dir().to_path_buf()))?;
-        Some(Store::at(base.join("trio-present").join("recordings")))
+        Some(Store::at(crate::dirs::data()?.join("recordings")))
     }
 
     pub fn at(root: PathBuf) -> Store {
