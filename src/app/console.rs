@@ -14,9 +14,8 @@ use std::path::{Path, PathBuf};
 
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
-use super::consent;
 use super::output::{RunOutput, RunStatus, Source};
-use super::{App, Effect, Gate, KernelState};
+use super::{App, Effect, KernelState};
 use crate::kernel::process::ChildMsg;
 use crate::kernel::protocol::Event;
 
@@ -333,19 +332,12 @@ impl App {
             self.notice = Some(format!("no console: {why}"));
             return vec![];
         }
-        match self.gate {
-            Gate::Allowed => {}
-            Gate::Disabled => {
-                self.notice = Some("running code is off (--no-exec)".into());
-                return vec![];
-            }
-            Gate::Ask if self.consent_not_needed(slide) => {}
-            Gate::Ask => {
-                self.help = false;
-                self.consent = Some(consent::ConsentPrompt::new(slide));
+        if !self.may_run(slide) {
+            if self.consent.is_some() {
+                // The console opens once the prompt is answered.
                 self.console_asked = Some(slide);
-                return vec![];
             }
+            return vec![];
         }
         let mut effects = self.close_console();
         self.console = Some(Console::new(slide));

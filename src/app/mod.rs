@@ -788,20 +788,28 @@ impl App {
         self.run_live()
     }
 
-    fn run_live(&mut self) -> Vec<Effect> {
-        let slide = self.slide_number();
+    /// Whether the code of `slide` may run now; if not, says why or opens the consent prompt
+    /// (then `self.consent` is set).
+    pub(crate) fn may_run(&mut self, slide: usize) -> bool {
         match self.gate {
-            Gate::Allowed => {}
+            Gate::Allowed => true,
             Gate::Disabled => {
                 self.notice = Some("running code is off (--no-exec)".into());
-                return vec![];
+                false
             }
-            Gate::Ask if self.consent_not_needed(slide) => {}
+            Gate::Ask if self.consent_not_needed(slide) => true,
             Gate::Ask => {
                 self.help = false;
                 self.consent = Some(consent::ConsentPrompt::new(slide));
-                return vec![];
+                false
             }
+        }
+    }
+
+    fn run_live(&mut self) -> Vec<Effect> {
+        let slide = self.slide_number();
+        if !self.may_run(slide) {
+            return vec![];
         }
         if let KernelState::Unavailable(why) = &self.kernel {
             self.notice = Some(why.clone());
