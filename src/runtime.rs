@@ -66,6 +66,10 @@ const INPUT_CHECK_EVERY: usize = 32;
 /// parses it, and then the frame that answers a key waits behind seconds of stale frames.
 /// A frame that answers input is drawn at once.
 const FRAME_INTERVAL: Duration = Duration::from_millis(30);
+/// How long the speaker stays on an exec slide before its run is prepared (see
+/// [`crate::kernel::pool`]): paging through the deck must not start and kill an interpreter
+/// at every step.
+const PREPARE_AFTER: Duration = Duration::from_millis(150);
 
 /// Fewer frames than this in the last BURST_WINDOW: output is sparse (a demo printing now and
 /// then), and its frame is drawn at once instead of up to FRAME_INTERVAL later.
@@ -160,6 +164,7 @@ pub fn present(deck: Deck, theme: Theme, mut opts: Options) -> anyhow::Result<()
         recorder,
         recordings: record::Store::for_user(),
         player: None,
+        landed: (None, Instant::now()),
         deferred: Vec::new(),
         consent: Consent {
             trust: opts.trust,
@@ -192,6 +197,9 @@ pub fn present(deck: Deck, theme: Theme, mut opts: Options) -> anyhow::Result<()
         }
         if frame_due {
             wait = wait.min(FRAME_INTERVAL.saturating_sub(last_frame.elapsed()));
+        }
+        if let Some(due) = exec.prepare_due() {
+            wait = wait.min(due.saturating_duration_since(Instant::now()));
         }
         if inbox.wait(wait).is_err() {
             break;
@@ -266,6 +274,8 @@ pub fn present(deck: Deck, theme: Theme, mut opts: Options) -> anyhow::Result<()
                 app.update(Msg::Shared(label));
             }
         }
+        // After the frame: killing a stale prepared run or preparing one never delays it.
+        exec.prepare(&app);
     }
     exec.clients.clear();
     exec.pool.shutdown();
@@ -415,6 +425,8 @@ struct Executor {
     deferred: Vec<Effect>,
     /// The replay playing, if any.
     player: Option<record::replay::Player>,
+    /// The preparable slide on screen (see [`App::preparable`]) and since when.
+    landed: (Option<usize>, Instant),
 }
 
 /// What decides whether the deck's code may run (see [`crate::consent`]).
@@ -467,6 +479,30 @@ impl Consent {
 }
 
 impl Executor {
+    /// Keeps the prepared run in step with the slide on screen: the run `r` would start, once
+    /// the speaker has stayed [`PREPARE_AFTER`]; nothing (and the stale one killed) otherwise.
+    fn prepare(&mut self, app: &App) {
+        let slide = app.preparable();
+        if slide != self.landed.0 {
+            self.landed = (slide, Instant::now());
+        }
+        let run = slide
+            .filter(|_| self.landed.1.elapsed() >= PREPARE_AFTER)
+            .map(|s| app.run_command(s, self.expose));
+        // Before the pause is over, a run prepared for this very slide (the speaker came back)
+        // may stay; any other is stale.
+        if run.is_none() && slide.is_some() && self.pool.prepared_for() == slide {
+            return;
+        }
+        self.pool.prepare(run.as_ref());
+    }
+
+    /// When [`Executor::prepare`] has to look again (the pause on a slide ends).
+    fn prepare_due(&self) -> Option<Instant> {
+        let due = self.landed.1 + PREPARE_AFTER;
+        (self.landed.0.is_some() && Instant::now() < due).then_some(due)
+    }
+
     fn carry_out(&mut self, effect: Effect, app: &mut App) {
         match effect {
             Effect::Run(slide) => {

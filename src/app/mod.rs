@@ -806,6 +806,21 @@ impl App {
         }
     }
 
+    /// The slide whose run the loop may prepare now (see [`crate::kernel::pool`]): the one on
+    /// screen, when it has code, nothing runs, and `r` would start it live without asking.
+    pub fn preparable(&self) -> Option<usize> {
+        let slide = self.slide_number();
+        let allowed = match self.gate {
+            Gate::Allowed => true,
+            Gate::Ask => self.consent_not_needed(slide),
+            Gate::Disabled => false,
+        };
+        let has_code = self.deck.slides.get(self.current).is_some_and(|s| s.is_exec());
+        let live = !self.replays() || self.run_is_custom(slide);
+        (allowed && has_code && live && self.consent.is_none() && !self.is_running())
+            .then_some(slide)
+    }
+
     fn run_live(&mut self) -> Vec<Effect> {
         let slide = self.slide_number();
         if !self.may_run(slide) {

@@ -1,13 +1,19 @@
 //! The interpreters the presenter owns: one warm spare (trio already imported, so a key press
-//! starts a demo without paying interpreter start-up) and at most one current run. Finding the
-//! interpreter (and provisioning trio) happens on a background thread.
+//! starts a demo without paying interpreter start-up), at most one current run, and the
+//! prepared run of the slide on screen. Finding the interpreter (and provisioning trio) happens
+//! on a background thread.
+//!
+//! A prepared run is the spare, handed the slide's `prepare` while the speaker talks: it does
+//! the set-up and compiles the slide's code, shows nothing, and waits for `go`. `r` then only
+//! sends `go` (when the run asked for is exactly the one prepared). Leaving the slide kills it
+//! and warms a fresh spare: an interpreter that did one slide's set-up never runs another's.
 
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use super::process::{ChildMsg, Interp, Sink};
-use super::protocol::Command;
+use super::protocol::{self, Command};
 use super::python::{self, Interpreter};
 
 /// How long a stopped demo gets to end gracefully before its process group is killed.
@@ -30,6 +36,11 @@ pub struct Pool {
     /// Why there is no interpreter, once resolving failed.
     unavailable: Option<String>,
     spare: Option<Interp>,
+    /// The spare, prepared for this `run` command (see the module docs).
+    prepared: Option<(Command, Interp)>,
+    /// A `run` whose prepared interpreter died before `go` (its set-up exits, say): it is not
+    /// prepared again, or the pool would start interpreters in a loop.
+    failed_prepare: Option<Command>,
     current: Option<Interp>,
     /// The console's interpreter (see `app::console`), beside any run.
     console: Option<Interp>,
@@ -46,6 +57,8 @@ impl Pool {
             interpreter: None,
             unavailable: None,
             spare: None,
+            prepared: None,
+            failed_prepare: None,
             current: None,
             console: None,
             next_id: 1,
@@ -125,14 +138,63 @@ impl Pool {
             // gone (its sockets closed) before the new one binds.
             old.wait_exited(Duration::from_millis(500));
         }
-        let interp = match self.spare.take() {
-            Some(s) if !s.has_exited() => s,
-            _ => self.spawn()?,
+        let interp = match self.prepared.take() {
+            Some((prepared, p)) if prepared == *command && !p.has_exited() => {
+                p.send(&Command::Go);
+                p
+            }
+            stale => {
+                if let Some((_, p)) = stale {
+                    p.kill();
+                }
+                let interp = match self.spare.take() {
+                    Some(s) if !s.has_exited() => s,
+                    _ => self.spawn()?,
+                };
+                interp.send(command);
+                interp
+            }
         };
-        interp.send(command);
         let id = interp.id;
         self.current = Some(interp);
         Ok(id)
+    }
+
+    /// Prepares `run` on the spare (None: the slide on screen has nothing to prepare). A
+    /// prepared run of other code is killed and a fresh spare warmed. Only a spare that said
+    /// `ready` is prepared: it reads its commands, so a long `prepare` never blocks the caller
+    /// on a full pipe. Does nothing while runs cannot start.
+    pub fn prepare(&mut self, run: Option<&Command>) {
+        if self.prepared.as_ref().map(|(c, _)| c) == run {
+            return;
+        }
+        if let Some((_, p)) = self.prepared.take() {
+            p.kill();
+            self.warm();
+        }
+        let Some(run) = run else { return };
+        if self.unavailable.is_some() || self.failed_prepare.as_ref() == Some(run) {
+            return;
+        }
+        let Some(prepare) = protocol::prepared(run) else {
+            return;
+        };
+        if !self.spare_ready || self.spare.as_ref().is_none_or(|s| s.has_exited()) {
+            return;
+        }
+        if let Some(spare) = self.spare.take() {
+            self.spare_ready = false;
+            spare.send(&prepare);
+            self.prepared = Some((run.clone(), spare));
+        }
+    }
+
+    /// The slide of the prepared run, if there is one.
+    pub fn prepared_for(&self) -> Option<usize> {
+        match &self.prepared {
+            Some((Command::Run { slide, .. }, _)) => Some(*slide),
+            _ => None,
+        }
     }
 
     /// Starts a console on the spare (the `console` command); an older console ends.
@@ -201,6 +263,9 @@ impl Pool {
             self.warm();
         } else if self.console.as_ref().is_some_and(|c| c.id == id) {
             self.console = None;
+        } else if self.prepared.as_ref().is_some_and(|(_, p)| p.id == id) {
+            self.failed_prepare = self.prepared.take().map(|(c, _)| c);
+            self.warm();
         } else if self.spare.as_ref().is_some_and(|s| s.id == id) {
             self.spare = None;
             if !self.spare_ready {
@@ -216,6 +281,9 @@ impl Pool {
             self.spare_failures = 0;
             self.spare_ready = true;
         }
+        if self.prepared.as_ref().is_some_and(|(_, p)| p.id == id) {
+            self.spare_failures = 0;
+        }
     }
 
     /// Kills every interpreter.
@@ -225,6 +293,9 @@ impl Pool {
         }
         if let Some(s) = self.spare.take() {
             s.kill();
+        }
+        if let Some((_, p)) = self.prepared.take() {
+            p.kill();
         }
         self.close_console();
     }

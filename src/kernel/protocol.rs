@@ -201,6 +201,15 @@ pub enum Command {
         blocks: Vec<RunBlock>,
         expose: bool,
     },
+    /// A run prepared ahead of `go`: the harness does the set-up and compiles the slide's
+    /// blocks, holding back every event, then waits (see [`prepared`]).
+    Prepare {
+        slide: usize,
+        blocks: Vec<RunBlock>,
+        expose: bool,
+    },
+    /// Starts a prepared run.
+    Go,
     Cancel,
     /// Console mode: the deck's definitions up to the slide, then a trio REPL.
     Console {
@@ -227,7 +236,22 @@ impl Command {
     }
 }
 
-/// Builds the `run` command for slide `slide` (1-based) of a deck.
+/// The `prepare` command of a `run` command: the same blocks, started later by [`Command::Go`].
+pub fn prepared(run: &Command) -> Option<Command> {
+    match run {
+        Command::Run {
+            slide,
+            blocks,
+            expose,
+        } => Some(Command::Prepare {
+            slide: *slide,
+            blocks: blocks.clone(),
+            expose: *expose,
+        }),
+        _ => None,
+    }
+}
+
 /// The `console` command from a `run` command: the same blocks, every one set up.
 pub fn into_console(run: Command) -> Command {
     match run {
@@ -247,6 +271,7 @@ pub fn into_console(run: Command) -> Command {
     }
 }
 
+/// Builds the `run` command for slide `slide` (1-based) of a deck.
 pub fn run_command(deck: &crate::deck::Deck, slide: usize, expose: bool) -> Command {
     let mut blocks = Vec::new();
     for s in deck.slides.iter().take(slide) {

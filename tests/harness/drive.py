@@ -1009,6 +1009,53 @@ def selftest(python, pythonpath, verbose):
     c.check("exits on commands EOF", h.proc.returncode is not None, h.proc.returncode)
     h.close()
 
+    section("prepared run: set-up before go, nothing seen before it, t from go")
+    h = fresh()
+    h.wait_ready()
+    blocks = adhoc("import os, time\nasync def main():\n    print('age %.2f pid %d' % (time.monotonic() - BORN, os.getpid()))\n",
+                   setup=("import time\nBORN = time.monotonic()\nprint('set-up demo')\n",))
+    h.send({"cmd": "prepare", "slide": 99, "blocks": blocks, "expose": False})
+    early = []
+    try:
+        while True:
+            early.append(h._next(0.8))
+    except queue.Empty:
+        pass
+    c.check("no event before go", early == [], early)
+    h.t_run = time.monotonic()
+    h.send({"cmd": "go"})
+    ev = h.collect(timeout=10, echo=verbose)
+    h.close()
+    o = [e["text"] for _, e in outs(ev)]
+    age = float(o[0].split()[1]) if o and o[0].startswith("age ") else -1
+    c.check("set-up ran before go (age >= 0.7 s)", age >= 0.7, o)
+    c.check("set-up demo not replayed", "set-up demo\n" not in o, o)
+    setups = [e for _, e in ev if e["ev"] == "setup"]
+    c.check("held setup events sent at t 0", setups and all(e["t"] == 0.0 for e in setups), setups)
+    first = [e["t"] for _, e in outs(ev)][:1]
+    c.check("run's clock starts at go", first and first[0] < 0.5, first)
+    c.check("done ok", done_status(ev) == "ok", ev[-2:])
+
+    section("prepared run: a set-up error is reported after go")
+    h = fresh()
+    h.wait_ready()
+    h.send({"cmd": "prepare", "slide": 99, "expose": False,
+            "blocks": adhoc("print('never')\n", setup=("x = 1 / 0\n",))})
+    early = []
+    try:
+        while True:
+            early.append(h._next(0.5))
+    except queue.Empty:
+        pass
+    c.check("held until go", early == [], early)
+    h.t_run = time.monotonic()
+    h.send({"cmd": "go"})
+    ev = h.collect(timeout=10, echo=verbose)
+    h.close()
+    errors = [e for _, e in ev if e["ev"] == "error"]
+    c.check("set-up error after go", errors and errors[0]["setup"] and "ZeroDivisionError" in errors[0]["traceback"], ev)
+    c.check("done error", done_status(ev) == "error", ev[-2:])
+
     section("throughput: 200,000 prints")
     h = fresh()
     t0 = time.monotonic()

@@ -29,6 +29,14 @@ All blocks share one namespace (a fresh ``__main__``).  In order:
      ``stopped by presenter``), then os._exit: a non-daemon thread left by the demo must not
      keep the interpreter alive.
 
+Prepared runs: the presenter may send ``prepare`` (the same fields as ``run``) as soon as the
+speaker lands on a slide.  The harness then does step 1 and compiles the slide's blocks at once,
+holding back every event (protocol.py's ``_Held``), and waits for ``go``: only then does the
+run's clock start (``t`` 0), the held events go out, and step 2 begins.  A run whose set-up is
+still going when ``go`` comes simply continues, visibly.  Anything that ends the run before
+``go`` (a set-up error) is reported after ``go`` like any other end.  The presenter throws a
+prepared interpreter away (SIGKILL) if the speaker leaves the slide instead.
+
 Stopping: ``cancel`` cancels the root cancel scope of the trio run in progress (and prevents
 anything after it from starting); the presenter's SIGINT raises KeyboardInterrupt (inside
 trio possibly wrapped in an exception group) -- both end as ``stopped``, never as a traceback.
@@ -51,8 +59,8 @@ import trio
 
 from .capture import PARTIAL_DELAY, _flush_partials, _print, _stderr, _stdout
 from .patches import _run_in_trio
-from .protocol import (_exit_with_descendants, _flush_batches_forever, _flush_events,
-                       _listen_for_commands, _read_command, _stop, emit)
+from .protocol import (_exit_with_descendants, _flush_batches_forever, _flush_events, _go,
+                       _hold, _listen_for_commands, _read_command, _stop, emit)
 from .state import _lock, _state
 from .tracebacks import _contains, _only, format_error
 from .tree import _tree
@@ -198,6 +206,22 @@ class _Exit(Exception):
         self.status, self.code = status, code
 
 
+def _compiled(block):
+    """The block compiled, or the failure compiling it raised: reported when its turn comes,
+    so that the blocks before it still run first, as they would without preparing."""
+    try:
+        return _guarded(block.get("slide"), False, _compile, block)
+    except _Failure as failure:
+        return failure
+
+
+def _wait_for_go():
+    """A prepared run waits here for ``go`` (at once for a ``run``)."""
+    _go.wait()
+    if _stop.requested:
+        raise _Stopped()
+
+
 def _run_slide(command):
     slide = command.get("slide")
     blocks = command.get("blocks") or []
@@ -218,13 +242,17 @@ def _run_slide(command):
         _state.setup_at = None  # kept above when set-up failed or was stopped: it is reported
         emit("setup", slide=None, line=None)
 
+    own = [(b, _compiled(b)) for b in blocks if not b.get("setup")]
+    _wait_for_go()
+
     before = dict(namespace)
     _state.wrote = False
     runs_before = _state.trio_runs
-    for block in (b for b in blocks if not b.get("setup")):
+    for block, code in own:
         if _stop.requested:
             raise _Stopped()
-        code = _guarded(block.get("slide"), False, _compile, block)
+        if isinstance(code, _Failure):
+            raise code
         if code.co_flags & inspect.CO_COROUTINE:
             _state.trio_runs += 1
             label = "<%s>" % _filename(block)
@@ -272,6 +300,7 @@ def _run(command):
 
 def _finish(status, failure, note):
     """Reports the end of the run and leaves, whatever the demo left running."""
+    _go.wait()  # a prepared run that ended early still waits to be started (and seen)
     # From here on a late Ctrl-C must not cut the report short.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _state.silent = False
@@ -338,16 +367,22 @@ def _capture():
 
 
 def main(console=None):
-    """Says ``ready``, waits for ``run``, runs the slide, reports, exits (never returns).
+    """Says ``ready``, waits for ``run`` (or ``prepare``), runs the slide, reports, exits (never
+    returns).
 
     ``console`` (console.py's ``run``) takes over when the first command is ``console``."""
     signal.signal(signal.SIGINT, _note_early_sigint)
     emit("ready", python="%d.%d.%d" % sys.version_info[:3], trio=trio.__version__,
          pid=os.getpid())
     command = _read_command()
-    while command.get("cmd") not in ("run", "console"):  # a stray cancel: nothing to stop
+    while command.get("cmd") not in ("run", "prepare", "console"):  # a stray cancel or go
         command = _read_command()
     _state.t0 = time.monotonic()
+    if command.get("cmd") == "prepare":
+        with _lock:
+            _hold()  # until ``go``
+    else:
+        _go.set()
     if command.get("cmd") == "console" and console is not None:
         _capture()
         console(command)  # never returns

@@ -168,8 +168,38 @@ class _Batch:
     wake = threading.Event()  # set while lines wait: the cue of the batch flusher thread
 
 
+class _Held:
+    """Events of a prepared run, kept back until ``go`` (see execute.py's ``prepare``).
+
+    While ``lines`` is a list, nothing reaches the presenter: it must not see the set-up of a
+    run the speaker has not started.  ``go`` re-stamps them at ``t`` 0 and sends them.
+    """
+
+    lines = None
+
+
+def _hold():
+    """From now on, events wait in ``_Held`` instead of going out (caller holds _lock)."""
+    _Held.lines = []
+
+
+def _release():
+    """``go``: the run's clock starts now, and what waited goes out, at ``t`` 0."""
+    with _lock:
+        _state.t0 = time.monotonic()
+        lines, _Held.lines = _Held.lines or [], None
+        for line in lines:
+            event = json.loads(line)
+            if "t" in event:
+                event["t"] = 0.0
+            _send_line(_encode(json.dumps(event, ensure_ascii=False) + "\n"), _state.t0)
+
+
 def _send_line(line, now):
     """Sends one encoded event line, at once or in the current batch (caller holds _lock)."""
+    if _Held.lines is not None:
+        _Held.lines.append(line)
+        return
     batch = _Batch
     if now - batch.last >= BATCH_DELAY:  # a quiet moment: whatever comes now is not a flood
         batch.direct = 0
@@ -332,8 +362,16 @@ class _Stop:
 _stop = _Stop()
 
 
+# Set by ``go``: the prepared run may start (execute.py waits for it).
+_go = threading.Event()
+
+
 def _listen_for_commands():
     while True:
-        if _read_command().get("cmd") == "cancel":
+        cmd = _read_command().get("cmd")
+        if cmd == "cancel":
             _stop.request()
+        elif cmd == "go" and not _go.is_set():
+            _release()
+            _go.set()
 
