@@ -105,14 +105,14 @@ class _OutWriter(io.TextIOBase):
         now = time.monotonic()
         if text.count("\n") <= 1:  # the common case: one print, one line
             for line in _out_lines(task_id, self._stream, text, now):
-                _send_line(line, now)
+                _send_line(line, now, printed=True)
             return
         pieces = [piece + "\n" for piece in text.split("\n")]
         pieces[-1] = pieces[-1][:-1]  # the partial tail, "" if the text ends with a newline
         for piece in pieces:
             if piece:
                 for line in _out_lines(task_id, self._stream, piece, now):
-                    _send_line(line, now)
+                    _send_line(line, now, printed=True)
 
     def flush_task(self, task):
         with _lock:
