@@ -88,8 +88,7 @@ pub struct Settings {
 /// `run` to its verdict, are the slide's and not the start-up's. Slides that may reach outside
 /// their interpreter (a port, a process, a file: see [`exclusive`]) never run two at once, so
 /// two servers on the talk's port do not collide and a client never meets another slide's
-/// server; the others start in slide order as soon as a place is free, skipping past an
-/// exclusive slide that has to wait.
+/// server; see [`next`] for the order in which they start.
 pub fn run_slides(
     deck: &Deck,
     slides: &[usize],
@@ -141,11 +140,7 @@ pub fn run_slides(
         loop {
             let interrupted = settings.interrupted.load(Ordering::SeqCst);
             while !interrupted && running.len() < jobs {
-                let exclusive_runs = running.iter().any(|&r| exclusive[r]);
-                let Some(at) = waiting
-                    .iter()
-                    .position(|&i| !(exclusive[i] && exclusive_runs))
-                else {
+                let Some(at) = next(&waiting, &running, &exclusive, jobs) else {
                     break;
                 };
                 let Some(warm) = spares.iter().position(|s| s.warm) else {
@@ -217,6 +212,19 @@ pub fn run_slides(
         }
         Ok(results)
     })
+}
+
+/// Which of the `waiting` slides starts next (a position in it), if one may start now. The
+/// exclusive slides are one queue that cannot overlap, so when several run at once that queue
+/// goes first and the other slides fill the places beside it; otherwise slide order.
+fn next(waiting: &[usize], running: &[usize], exclusive: &[bool], jobs: usize) -> Option<usize> {
+    let exclusive_runs = running.iter().any(|&r| exclusive[r]);
+    let first_exclusive = || waiting.iter().position(|&i| exclusive[i]);
+    match (exclusive_runs, jobs) {
+        (false, 1) => (!waiting.is_empty()).then_some(0),
+        (false, _) => first_exclusive().or((!waiting.is_empty()).then_some(0)),
+        (true, _) => waiting.iter().position(|&i| !exclusive[i]),
+    }
 }
 
 /// What the runs and the interpreters warming up tell [`run_slides`].
