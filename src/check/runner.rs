@@ -166,12 +166,21 @@ pub fn run_slides(
                 });
             }
             // Interpreters warm up while slides run: enough for every place that is free now
-            // and one more for the next to come free, but no more (they share the CPU with
-            // the slides, and a warm spare costs memory).
+            // and one more for the next to come free, but not for slides that must wait for
+            // the exclusive one that runs (spares share the CPU with the slides, and cost
+            // memory).
+            let exclusive_runs = running.iter().any(|&r| exclusive[r]);
+            let may_start = match exclusive_runs {
+                false => waiting.len(),
+                true => {
+                    let others = waiting.iter().filter(|&&i| !exclusive[i]).count();
+                    others + usize::from(others < waiting.len())
+                }
+            };
             let want = if interrupted {
                 0
             } else {
-                waiting.len().min(jobs - running.len() + 1)
+                may_start.min(jobs - running.len() + 1)
             };
             while spares.len() < want {
                 spares.push(spawn()?);
