@@ -128,6 +128,7 @@ pub fn run_slides(
             child,
             rx,
             warm: false,
+            born: Instant::now(),
         })
     };
     std::thread::scope(|scope| {
@@ -143,7 +144,10 @@ pub fn run_slides(
                 let Some(at) = next(&waiting, &running, &exclusive, jobs) else {
                     break;
                 };
-                let Some(warm) = spares.iter().position(|s| s.warm) else {
+                // One that never says ready (an import that hangs) is handed out after the
+                // slide timeout all the same, so that the slide's own timeout reports it.
+                let usable = |s: &Spare| s.warm || s.born.elapsed() >= settings.timeout;
+                let Some(warm) = spares.iter().position(usable) else {
                     break;
                 };
                 let i = waiting.remove(at);
@@ -250,6 +254,7 @@ struct Spare {
     rx: mpsc::Receiver<ChildMsg>,
     /// It said `ready`: a slide sent to it starts at once.
     warm: bool,
+    born: Instant,
 }
 
 /// Follows one run to its verdict; returns once its interpreter has exited.
