@@ -146,6 +146,10 @@ pub enum Cmd {
         /// Keep every run as a recording, for replays on stage (`--offline`).
         #[arg(long)]
         record: bool,
+        /// Slides run at once, each in its own interpreter (slides that use ports, processes
+        /// or files never two at once); 1 runs them one after another, each timed alone.
+        #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
+        jobs: u16,
         #[command(flatten)]
         exec: Headless,
     },
@@ -397,6 +401,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
             json,
             size,
             record,
+            jobs,
             exec,
         }) => {
             let deck = load_deck(&deck)?;
@@ -419,6 +424,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
                 python: config.python(exec.python),
                 expose: config.expose(exec.expose),
                 record,
+                jobs: jobs.into(),
             };
             // Translations are compared, not run: same code, same result.
             let (decks, warnings) = crate::deck::translations::load(deck, &translations)

@@ -295,3 +295,183 @@ fn ctrl_c_stops_the_check_and_reports_what_was_found() {
         "slide 3 must not run: {stdout}"
     );
 }
+
+/// A deck where running side by side could go wrong: sleepers that would overlap, an error,
+/// and two servers on the same fixed port (`PORT`), which must not run at once.
+const SIDE_BY_SIDE: &str = r#"# Side by side
+====
+```exec
+import trio
+
+async def nap(name, seconds):
+    await trio.sleep(seconds)
+    print(name, "woke up")
+```
+====
+```exec
+async def main():
+    await nap("first", 2)
+```
+====
+```exec
+async def main():
+    await trio.open_tcp_listeners(PORT, host="127.0.0.1")
+    await trio.sleep_forever()
+```
+====
+```exec
+async def main():
+    await nap("second", 2)
+```
+====
+```exec
+async def main():
+    await trio.sleep(0.2)
+    raise ValueError("on purpose")
+```
+====
+```exec
+async def main():
+    listeners = await trio.open_tcp_listeners(PORT, host="127.0.0.1")
+    print("second server up")
+    await trio.sleep_forever()
+```
+====
+```exec
+async def main():
+    await nap("third", 2)
+```
+"#;
+
+/// (slide, result, detail) of each row of a JSON report, in the report's order.
+fn verdicts(report: &Value) -> Vec<(u64, String, String)> {
+    report["slides"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["slide"].as_u64().unwrap(),
+                s["result"].as_str().unwrap().to_string(),
+                s["detail"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn slides_side_by_side_keep_slide_order_and_the_verdicts_of_one_at_a_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("deck.md");
+    // A port nothing else uses (not the talk's 1234), fixed in the deck for both servers.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    std::fs::write(&path, SIDE_BY_SIDE.replace("PORT", &port.to_string())).unwrap();
+    let deck = path.to_str().unwrap();
+    let run = |jobs: &str| {
+        let (code, stdout, stderr) = check(&["--trust", "--json", "--jobs", jobs, deck]);
+        assert_eq!(
+            code, 1,
+            "the ValueError fails the check: {stdout}\n{stderr}"
+        );
+        let report: Value = serde_json::from_str(&stdout)
+            .unwrap_or_else(|e| panic!("{e}: {stdout}\nstderr: {stderr}"));
+        report
+    };
+    let alone = run("1");
+    let expected = verdicts(&alone);
+    let listening = format!("listening on 127.0.0.1:{port}");
+    assert_eq!(
+        expected,
+        vec![
+            (2, "ok".into(), "defined: trio, nap".into()),
+            (3, "ok".into(), "first woke up".into()),
+            (4, "listening".into(), listening.clone()),
+            (5, "ok".into(), "second woke up".into()),
+            (6, "error".into(), "ValueError: on purpose (line 30)".into()),
+            (7, "listening".into(), listening),
+            (8, "ok".into(), "third woke up".into()),
+        ],
+        "{alone:#}"
+    );
+    let side_by_side = run("4");
+    assert_eq!(verdicts(&side_by_side), expected, "{side_by_side:#}");
+    // Each slide's seconds lie within the check's own: had no two runs overlapped, they
+    // could not add up to more than it.
+    let total = side_by_side["seconds"].as_f64().unwrap();
+    let sum: f64 = side_by_side["slides"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["seconds"].as_f64().unwrap())
+        .sum();
+    assert!(
+        sum > total,
+        "the runs did not overlap: {sum} s of slides in {total} s"
+    );
+
+    // The table too comes in slide order, each row as its verdict is known.
+    let (_, table, _) = check(&["--trust", deck]);
+    let rows: Vec<u64> = table
+        .lines()
+        .filter(|l| l.starts_with("  "))
+        .filter_map(|l| l.split_whitespace().next()?.parse().ok())
+        .collect();
+    assert_eq!(rows, vec![2, 3, 4, 5, 6, 7, 8], "{table}");
+}
+
+#[test]
+fn ctrl_c_stops_every_slide_running_side_by_side() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("deck.md");
+    // Slide 2 touches a file, so it runs apart from slide 5 (which does too) but beside the
+    // sleepers 3 and 4. It leaves its mark a second after it started, by when those have
+    // most likely started too (the assertions hold either way).
+    let mark = dir.path().join("started");
+    let deck = format!(
+        concat!(
+            "# d\n====\n```exec\nimport trio\nasync def main():\n    await trio.sleep(1)\n",
+            "    open({mark:?}, 'w').close()\n    await trio.sleep(100)\n```\n",
+            "====\n```exec\nasync def main():\n    await trio.sleep(100)\n```\n",
+            "====\n```exec\nasync def main():\n    await trio.sleep(100)\n```\n",
+            "====\n```exec\nasync def main():\n    open({mark:?}).close()\n```\n",
+        ),
+        mark = mark.to_str().unwrap()
+    );
+    std::fs::write(&path, deck).unwrap();
+    let child = common::bin()
+        .args(["check", "--trust", "--jobs", "4", path.to_str().unwrap()])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !mark.exists() {
+        assert!(Instant::now() < deadline, "slide 2 never ran");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(130), "{stdout}");
+    let rows: Vec<(u64, &str)> = stdout
+        .lines()
+        .filter(|l| l.starts_with("  "))
+        .filter_map(|l| {
+            let mut words = l.split_whitespace();
+            let slide = words.next()?.parse().ok()?;
+            Some((slide, l))
+        })
+        .collect();
+    // Whatever had started was stopped (not left to time out), in slide order; slide 5,
+    // which waits for slide 2, never ran.
+    assert_eq!(rows.first().map(|r| r.0), Some(2), "{stdout}");
+    assert!(rows.windows(2).all(|w| w[0].0 < w[1].0), "{stdout}");
+    assert!(rows.iter().all(|(_, l)| l.contains("STOPPED")), "{stdout}");
+    assert!(
+        rows.iter().all(|(n, _)| *n != 5),
+        "slide 5 must not run: {stdout}"
+    );
+}

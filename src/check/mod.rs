@@ -1,9 +1,11 @@
 //! `trio-present check DECK`: the rehearsal. Checks the deck without running it (unclosed
 //! fences, code that does not compile, slides taller than the talk's terminal), then runs every
-//! exec slide headless the way the presenter would, and prints one row per slide (or JSON).
-//! Exit status 0 when everything is ok, 1 otherwise, 130 when interrupted (Ctrl-C stops the
-//! slide that runs and prints what was found so far).
+//! exec slide headless the way the presenter would (several at once, see `runner.rs`), and
+//! prints one row per slide in slide order (or JSON). Exit status 0 when everything is ok, 1
+//! otherwise, 130 when interrupted (Ctrl-C stops the slides that run, starts no more, and
+//! prints what was found so far).
 
+mod exclusive;
 mod lint;
 mod report;
 mod runner;
@@ -34,6 +36,8 @@ pub struct CheckArgs {
     pub expose: bool,
     /// Keep every run as a recording (`--record`), for replays on stage.
     pub record: bool,
+    /// How many slides may run at once (`--jobs`; 1: one after another).
+    pub jobs: usize,
 }
 
 /// Everything `check` found.
@@ -134,6 +138,7 @@ fn run_with(deck: &Deck, args: &CheckArgs, extra: Vec<Problem>) -> anyhow::Resul
             let settings = runner::Settings {
                 timeout: args.timeout,
                 expose: args.expose,
+                jobs: args.jobs,
                 interrupted,
                 recorder: recorder.clone(),
             };

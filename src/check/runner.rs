@@ -1,9 +1,11 @@
-//! Runs the deck's exec slides one after another, each in a fresh harness interpreter exactly
-//! as the presenter runs it, and judges each run: ok, error, timeout, or listening (a server
+//! Runs the deck's exec slides, each in a fresh harness interpreter exactly as the presenter
+//! runs it, several at once (`--jobs`; slides that could collide on a port, a process or a
+//! file never two at once), and judges each run: ok, error, timeout, or listening (a server
 //! demo that is still healthy a second after it opened its port; it is then stopped and its
-//! port freed before the next slide). The next slide's interpreter starts while the current
-//! one runs, so no slide waits for Python to import trio.
+//! port freed before the next such slide). Interpreters for the slides to come start while
+//! others run, so no slide waits for Python to import trio, and the report keeps slide order.
 
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::sync::Arc;
@@ -11,11 +13,12 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
+use super::exclusive;
 use crate::app::output::{RunOutput, RunStatus, Source};
 use crate::deck::Deck;
 use crate::kernel::drive;
 use crate::kernel::pool::STOP_GRACE;
-use crate::kernel::process::{ChildMsg, Interp};
+use crate::kernel::process::{ChildMsg, Interp, Sink};
 use crate::kernel::protocol::{self, Event};
 use crate::kernel::python::Interpreter;
 
@@ -69,13 +72,23 @@ pub struct SlideResult {
 pub struct Settings {
     pub timeout: Duration,
     pub expose: bool,
-    /// Set by SIGINT/SIGTERM: stop the current slide and run no more.
+    /// How many slides may run at once (1: one after another, the timings of each alone).
+    pub jobs: usize,
+    /// Set by SIGINT/SIGTERM: stop the running slides and start no more.
     pub interrupted: Arc<AtomicBool>,
     /// `--record`: every run is kept as a recording.
     pub recorder: Option<crate::record::recorder::Recorder>,
 }
 
-/// Runs the slides in order, calling `report` as each verdict is known.
+/// Runs the slides, up to `settings.jobs` at once, calling `report` in slide order as the
+/// verdicts become known (a verdict that comes early waits for the slides before it).
+///
+/// Each slide still runs in its own fresh interpreter with its own set-up, exactly as alone,
+/// and is sent `run` only once that interpreter has imported trio: its `seconds`, from its own
+/// `run` to its verdict, are the slide's and not the start-up's. Slides that may reach outside
+/// their interpreter (a port, a process, a file: see [`exclusive`]) never run two at once, so
+/// two servers on the talk's port do not collide and a client never meets another slide's
+/// server; see [`next`] for the order in which they start.
 pub fn run_slides(
     deck: &Deck,
     slides: &[usize],
@@ -83,51 +96,165 @@ pub fn run_slides(
     settings: &Settings,
     mut report: impl FnMut(&SlideResult),
 ) -> anyhow::Result<Vec<SlideResult>> {
-    let (tx, rx) = mpsc::channel::<(u64, ChildMsg)>();
-    let tee = settings.recorder.clone();
-    let sink = Arc::new(move |id, m: ChildMsg| {
-        if let Some(r) = &tee {
-            r.observe(id, &m);
-        }
-        let _ = tx.send((id, m));
-    });
+    let exclusive: Vec<bool> = slides
+        .iter()
+        .map(|&s| exclusive::is_exclusive(deck, s))
+        .collect();
+    let jobs = settings.jobs.max(1);
+    let (note_tx, notes) = mpsc::channel::<Note>();
     let mut next_id = 1;
-    let mut spawn = || -> std::io::Result<Interp> {
+    let mut spawn = || -> std::io::Result<Spare> {
+        let (tx, rx) = mpsc::channel();
+        let tee = settings.recorder.clone();
+        let warm = note_tx.clone();
+        let sink: Sink = Arc::new(move |id, m: ChildMsg| {
+            if let Some(r) = &tee {
+                r.observe(id, &m);
+            }
+            // An interpreter that died before it was ready is handed out all the same: its
+            // slide reports the death, as it always did.
+            let ready = |e: &Event| matches!(e, Event::Ready { .. });
+            if matches!(&m, ChildMsg::Exited { .. }) || events(&m).iter().any(ready) {
+                let _ = warm.send(Note::Warm(id));
+            }
+            let _ = tx.send(m);
+        });
+        let child = Interp::spawn(interp, next_id, sink)?;
         next_id += 1;
-        let child = Interp::spawn(interp, next_id - 1, sink.clone())?;
         // Nobody types during a rehearsal: input() gets end of file at once, as it did when
         // stdin was /dev/null, instead of waiting until the slide's timeout.
         child.close_input();
-        Ok(child)
+        Ok(Spare {
+            child,
+            rx,
+            warm: false,
+            born: Instant::now(),
+        })
     };
-    let mut spare = if slides.is_empty() {
-        None
-    } else {
-        Some(spawn()?)
-    };
-    let mut results = Vec::new();
-    for (i, &slide) in slides.iter().enumerate() {
-        let child = match spare.take() {
-            Some(c) => c,
-            None => spawn()?,
-        };
-        let started = Instant::now();
-        if let Some(r) = &settings.recorder {
-            let meta = crate::record::recorder::Meta::new(deck, slide, Some(interp), "check");
-            r.begin(child.id, meta, started);
+    std::thread::scope(|scope| {
+        // Indices into `slides`: not started yet, and running.
+        let mut waiting: Vec<usize> = (0..slides.len()).collect();
+        let mut running: Vec<usize> = Vec::new();
+        let mut spares: Vec<Spare> = Vec::new();
+        let mut finished: BTreeMap<usize, SlideResult> = BTreeMap::new();
+        let mut results = Vec::new();
+        loop {
+            let interrupted = settings.interrupted.load(Ordering::SeqCst);
+            while !interrupted && running.len() < jobs {
+                let Some(at) = next(&waiting, &running, &exclusive, jobs) else {
+                    break;
+                };
+                // One that never says ready (an import that hangs) is handed out after the
+                // slide timeout all the same, so that the slide's own timeout reports it.
+                let usable = |s: &Spare| s.warm || s.born.elapsed() >= settings.timeout;
+                let Some(warm) = spares.iter().position(usable) else {
+                    break;
+                };
+                let i = waiting.remove(at);
+                let Spare { child, rx, .. } = spares.remove(warm);
+                let slide = slides[i];
+                let started = Instant::now();
+                if let Some(r) = &settings.recorder {
+                    let meta =
+                        crate::record::recorder::Meta::new(deck, slide, Some(interp), "check");
+                    r.begin(child.id, meta, started);
+                }
+                child.send(&protocol::run_command(deck, slide, settings.expose));
+                running.push(i);
+                let done = note_tx.clone();
+                scope.spawn(move || {
+                    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        watch(deck, slide, &child, &rx, started, settings)
+                    }));
+                    let _ = done.send(Note::Done(i, result));
+                });
+            }
+            // Interpreters warm up while slides run: enough for every place that is free now
+            // and one more for the next to come free, but not for slides that must wait for
+            // the exclusive one that runs (spares share the CPU with the slides, and cost
+            // memory).
+            let exclusive_runs = running.iter().any(|&r| exclusive[r]);
+            let may_start = match exclusive_runs {
+                false => waiting.len(),
+                true => {
+                    let others = waiting.iter().filter(|&&i| !exclusive[i]).count();
+                    others + usize::from(others < waiting.len())
+                }
+            };
+            let want = if interrupted {
+                0
+            } else {
+                may_start.min(jobs - running.len() + 1)
+            };
+            while spares.len() < want {
+                spares.push(spawn()?);
+            }
+            if running.is_empty() && (interrupted || waiting.is_empty()) {
+                break;
+            }
+            match notes.recv_timeout(Duration::from_millis(50)) {
+                Ok(Note::Warm(id)) => {
+                    if let Some(s) = spares.iter_mut().find(|s| s.child.id == id) {
+                        s.warm = true;
+                    }
+                }
+                Ok(Note::Done(i, result)) => {
+                    running.retain(|&r| r != i);
+                    let result = result.unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+                    finished.insert(i, result);
+                    // Slide order: a verdict waits for those of the slides before it.
+                    let first_open = waiting.iter().chain(&running).min().copied();
+                    while let Some(entry) = finished.first_entry() {
+                        if first_open.is_some_and(|open| open < *entry.key()) {
+                            break;
+                        }
+                        let r = entry.remove();
+                        report(&r);
+                        results.push(r);
+                    }
+                }
+                // Interrupted while only interpreters warm up: looked at above.
+                Err(_) => {}
+            }
         }
-        child.send(&protocol::run_command(deck, slide, settings.expose));
-        if i + 1 < slides.len() {
-            spare = Some(spawn()?);
+        // After Ctrl-C the slides never started stay unreported; those that ended come out
+        // in order.
+        for r in finished.into_values() {
+            report(&r);
+            results.push(r);
         }
-        let result = watch(deck, slide, &child, &rx, started, settings);
-        report(&result);
-        results.push(result);
-        if settings.interrupted.load(Ordering::SeqCst) {
-            break;
-        }
+        Ok(results)
+    })
+}
+
+/// Which of the `waiting` slides starts next (a position in it), if one may start now. The
+/// exclusive slides are one queue that cannot overlap, so when several run at once that queue
+/// goes first and the other slides fill the places beside it; otherwise slide order.
+fn next(waiting: &[usize], running: &[usize], exclusive: &[bool], jobs: usize) -> Option<usize> {
+    let exclusive_runs = running.iter().any(|&r| exclusive[r]);
+    let first_exclusive = || waiting.iter().position(|&i| exclusive[i]);
+    match (exclusive_runs, jobs) {
+        (false, 1) => (!waiting.is_empty()).then_some(0),
+        (false, _) => first_exclusive().or((!waiting.is_empty()).then_some(0)),
+        (true, _) => waiting.iter().position(|&i| !exclusive[i]),
     }
-    Ok(results)
+}
+
+/// What the runs and the interpreters warming up tell [`run_slides`].
+enum Note {
+    /// Interpreter `id` has imported trio and waits for `run` (or died trying).
+    Warm(u64),
+    /// The verdict on `slides[i]` (or the panic of the thread that watched it).
+    Done(usize, std::thread::Result<SlideResult>),
+}
+
+/// An interpreter for a slide to come, and the channel of its messages.
+struct Spare {
+    child: Interp,
+    rx: mpsc::Receiver<ChildMsg>,
+    /// It said `ready`: a slide sent to it starts at once.
+    warm: bool,
+    born: Instant,
 }
 
 /// Follows one run to its verdict; returns once its interpreter has exited.
@@ -135,7 +262,7 @@ fn watch(
     deck: &Deck,
     slide: usize,
     child: &Interp,
-    rx: &mpsc::Receiver<(u64, ChildMsg)>,
+    rx: &mpsc::Receiver<ChildMsg>,
     started: Instant,
     settings: &Settings,
 ) -> SlideResult {
@@ -145,7 +272,7 @@ fn watch(
     let first_error: std::cell::RefCell<Option<(String, Option<usize>)>> = Default::default();
     let mut listening_since: Option<Instant> = None;
     let ended = drive::drive(
-        |wait| drive::from_shared(rx, child.id, wait),
+        |wait| drive::from_channel(rx, wait),
         child,
         &mut out,
         started,

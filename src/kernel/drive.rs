@@ -31,7 +31,7 @@ impl Feed for Interp {
 /// One wait for the next message.
 pub enum Next {
     Msg(ChildMsg),
-    /// Nothing arrived in time (or a message for another run).
+    /// Nothing arrived in time.
     Idle,
     /// The sender is gone: nothing more will come.
     Closed,
@@ -129,19 +129,6 @@ pub fn from_channel(rx: &std::sync::mpsc::Receiver<ChildMsg>, wait: Duration) ->
     match rx.recv_timeout(wait) {
         Ok(m) => Next::Msg(m),
         Err(std::sync::mpsc::RecvTimeoutError::Timeout) => Next::Idle,
-        Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => Next::Closed,
-    }
-}
-
-/// [`Next`] from a channel shared by several interpreters: only run `id`'s messages count.
-pub fn from_shared(
-    rx: &std::sync::mpsc::Receiver<(u64, ChildMsg)>,
-    id: u64,
-    wait: Duration,
-) -> Next {
-    match rx.recv_timeout(wait) {
-        Ok((from, m)) if from == id => Next::Msg(m),
-        Ok(_) | Err(std::sync::mpsc::RecvTimeoutError::Timeout) => Next::Idle,
         Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => Next::Closed,
     }
 }
