@@ -28,7 +28,10 @@ fn wait_pids(log: &Path, n: usize) -> Vec<i32> {
         if found.len() >= n {
             return found;
         }
-        assert!(Instant::now() < deadline, "{n} set-ups never happened: {found:?}");
+        assert!(
+            Instant::now() < deadline,
+            "{n} set-ups never happened: {found:?}"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
 }
@@ -36,7 +39,10 @@ fn wait_pids(log: &Path, n: usize) -> Vec<i32> {
 fn wait_dead(pid: i32) {
     let deadline = Instant::now() + T;
     while !zombie(pid) {
-        assert!(Instant::now() < deadline, "prepared interpreter {pid} outlived its slide");
+        assert!(
+            Instant::now() < deadline,
+            "prepared interpreter {pid} outlived its slide"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
 }
@@ -56,13 +62,23 @@ fn a_run_is_prepared_on_landing_started_by_r_and_dropped_on_leaving() {
     );
     std::fs::write(&deck, text).unwrap();
 
-    let mut pty = Pty::spawn(&["--trust", deck.to_str().unwrap(), "--slide", "2"], 100, 30);
+    let mut pty = Pty::spawn(
+        &["--trust", deck.to_str().unwrap(), "--slide", "2"],
+        100,
+        30,
+    );
     pty.wait_for("Step 2", T);
     let first = wait_pids(&log, 1)[0];
     // Prepared, and nothing of it on screen: no output, no set-up progress.
     let screen = pty.contents();
-    assert!(!screen.contains("pid ") && !screen.contains("set-up"), "{screen}");
-    assert!(!zombie(first), "the prepared interpreter {first} is not alive");
+    assert!(
+        !screen.contains("pid ") && !screen.contains("set-up"),
+        "{screen}"
+    );
+    assert!(
+        !zombie(first),
+        "the prepared interpreter {first} is not alive"
+    );
 
     // Leaving the slide throws it away; coming back prepares a fresh one.
     pty.send(b"\x1b[C");

@@ -815,7 +815,11 @@ impl App {
             Gate::Ask => self.consent_not_needed(slide),
             Gate::Disabled => false,
         };
-        let has_code = self.deck.slides.get(self.current).is_some_and(|s| s.is_exec());
+        let has_code = self
+            .deck
+            .slides
+            .get(self.current)
+            .is_some_and(|s| s.is_exec());
         let live = !self.replays() || self.run_is_custom(slide);
         (allowed && has_code && live && self.consent.is_none() && !self.is_running())
             .then_some(slide)
