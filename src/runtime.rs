@@ -46,9 +46,10 @@ pub struct Options {
     pub share: Option<crate::web::server::Share>,
 }
 
-/// Start-up work that the first slide does not need (finding Python, warming a spare,
-/// loading highlighting) waits this long, so that it does not compete with the first frame
-/// for the CPU (two cores: ours and the terminal's).
+/// Start-up work that the first slide does not need (loading highlighting) waits this long, so
+/// that it does not compete with the first frame and the terminal drawing it for the CPU (two
+/// cores: ours and the terminal's). Finding Python does not wait: it starts once the first
+/// frame is out, as `r` pressed at once waits for it.
 const BACKGROUND_DELAY: Duration = Duration::from_millis(120);
 
 /// Bulk messages handled before one draw at most.
@@ -170,15 +171,15 @@ pub fn present(deck: Deck, theme: Theme, mut opts: Options) -> anyhow::Result<()
     };
     let gate = exec.consent.gate_all(&app);
     app.update(Msg::Gate(gate));
+    // With --no-exec nothing will run, so no interpreter is started at all.
+    if !opts.no_exec && !opts.offline {
+        exec.pool.resolve_in_background(opts.python.clone());
+    }
 
     let mut background_started = false;
     while !app.quit {
         if !background_started && started.elapsed() >= BACKGROUND_DELAY {
             background_started = true;
-            // With --no-exec nothing will run, so no interpreter is started at all.
-            if !opts.no_exec && !opts.offline {
-                exec.pool.resolve_in_background(opts.python.clone());
-            }
             // Highlighting sets load off the first frame's path, before a code slide needs them.
             std::thread::spawn(crate::render::warm_up);
         }
