@@ -12,7 +12,6 @@ use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 
 use ratatui::crossterm::event::{self, Event as TermEvent, KeyEventKind};
-use ratatui::crossterm::{execute, terminal};
 
 use crate::app::{App, Effect, Msg};
 use crate::deck::Deck;
@@ -385,12 +384,9 @@ impl Inbox {
     }
 }
 
-/// Draws one frame inside a synchronized update, so the terminal shows it whole.
+/// Draws one frame, whole and in one write (see [`term::draw`]).
 fn draw(terminal: &mut term::Term, app: &App) -> std::io::Result<()> {
-    execute!(std::io::stdout(), terminal::BeginSynchronizedUpdate)?;
-    terminal.draw(|f| ui::draw(app, f))?;
-    execute!(std::io::stdout(), terminal::EndSynchronizedUpdate)?;
-    Ok(())
+    term::draw(terminal, |f| ui::draw(app, f))
 }
 
 /// Kernel bookkeeping that belongs to the pool rather than to the app state.
