@@ -43,6 +43,8 @@ pub struct Options {
     pub keymap: crate::app::keys::Keymap,
     /// `--share`: the web view's server, already listening.
     pub share: Option<crate::web::server::Share>,
+    /// The text of the deck when it was opened in parts (see [`Deck::open`]).
+    pub rest: Option<String>,
 }
 
 /// Start-up work that the first slide does not need (loading highlighting) waits this long, so
@@ -101,6 +103,11 @@ pub fn present(deck: Deck, theme: Theme, mut opts: Options) -> anyhow::Result<()
     let mut terminal = term::init()?;
     let _guard = term::Guard;
     draw(&mut terminal, &app)?;
+    // A large deck was opened in parts: the whole of it is in place before anything else
+    // (a key, a watcher, the speaker window, consent) looks at its other slides.
+    if let Some(rest) = opts.rest.take() {
+        app.complete_deck(crate::deck::Opened::whole(&app.deck, &rest)?);
+    }
     let mut last_frame = Instant::now();
     // Something changed since the last frame, which is not drawn yet.
     let mut frame_due = false;

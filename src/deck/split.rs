@@ -171,9 +171,60 @@ fn split(text: &str, slices: bool) -> (Vec<Slide>, Vec<String>) {
     (slides, warnings)
 }
 
+/// Where slide `upto` (1-based) ends — the byte offset of the separator line after it — and
+/// how many slides `text` has, found without building any slide (the presenter's first frame
+/// of a large deck needs no more). `None` when slide `upto` is the last one or the text ends
+/// inside a fence (whose warning only the whole parse gives), and when slide `upto` is an empty
+/// first slide (the text before it is empty, which parses as one slide of its own).
+pub(super) fn outline(text: &str, upto: usize) -> Option<(usize, usize)> {
+    let body = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let base = text.len() - body.len();
+    // The open fence's character and length.
+    let mut fence: Option<(char, usize)> = None;
+    let mut slides = 1;
+    let mut end = None;
+    let mut offset = 0;
+    for raw in body.split('\n') {
+        let start = offset;
+        offset += raw.len() + 1;
+        // Only a line that starts with one of these can open or close a fence or separate
+        // slides (see fence_marker and is_separator): the others cost one look.
+        if !matches!(raw.as_bytes().first(), Some(b' ' | b'`' | b'~' | b'=')) {
+            continue;
+        }
+        let line = raw.strip_suffix('\r').unwrap_or(raw);
+        match fence {
+            Some((ch, len)) => {
+                if fence_marker(line)
+                    .is_some_and(|(c, l, _, rest)| c == ch && l >= len && rest.trim().is_empty())
+                {
+                    fence = None;
+                }
+            }
+            None if is_separator(line) => {
+                if slides == upto && start > 0 {
+                    end = Some(base + start);
+                }
+                slides += 1;
+            }
+            None => {
+                if let Some((ch, len, _, rest)) = fence_marker(line) {
+                    if !(ch == '`' && rest.contains('`')) {
+                        fence = Some((ch, len));
+                    }
+                }
+            }
+        }
+    }
+    match fence {
+        Some(_) => None,
+        None => end.map(|e| (e, slides)),
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::split;
+    use super::{outline, split, split_slides};
     use proptest::prelude::*;
 
     /// Lines that make decks interesting to split: separators, fences of both kinds and
@@ -208,6 +259,39 @@ mod tests {
                 text.push('\n');
             }
             prop_assert_eq!(split(&text, true), split(&text, false));
+        }
+
+        /// The outline agrees with the whole parse: the slide count, and the text before the
+        /// end of slide `upto` parses into the same first slides.
+        #[test]
+        fn outline_agrees_with_the_parse(
+            lines in prop::collection::vec(line(), 0..40),
+            nl in any::<bool>(),
+            bom in any::<bool>(),
+            upto in 1usize..6,
+        ) {
+            let mut text = lines.join("\n");
+            if nl {
+                text.push('\n');
+            }
+            if bom {
+                text.insert(0, '\u{feff}');
+            }
+            let (whole, warnings) = split_slides(&text);
+            match outline(&text, upto) {
+                Some((end, total)) => {
+                    prop_assert_eq!(total, whole.len());
+                    prop_assert!(upto < total);
+                    let (head, head_warnings) = split_slides(&text[..end]);
+                    prop_assert!(head_warnings.is_empty());
+                    prop_assert_eq!(&head[..], &whole[..upto]);
+                }
+                None => prop_assert!(
+                    upto >= whole.len()
+                        || !warnings.is_empty()
+                        || (upto == 1 && whole[0].markdown.is_empty())
+                ),
+            }
         }
     }
 }
