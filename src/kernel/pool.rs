@@ -70,6 +70,7 @@ impl Pool {
             };
             python::known::resolve_remembered(
                 &python::cache_dir(),
+                &python::known::file(),
                 &choice,
                 python::known::VERIFY_AFTER,
                 &mut progress,

@@ -18,8 +18,13 @@ use serde::{Deserialize, Serialize};
 
 use super::{resolve_detailed, Interpreter, Probe, PythonChoice, PythonError, TrioSource};
 
-/// The file in the cache directory.
+/// The file, in the cache directory (see [`file`]).
 pub const FILE: &str = "interpreter.json";
+
+/// Where the interpreter is remembered: beside the provisioned trio, which it may name.
+pub fn file() -> PathBuf {
+    super::cache_dir().join(FILE)
+}
 
 /// How long a verification waits before probing, so that the spare it checks gets the CPU
 /// first (both are an interpreter start and `import trio`; the machine may have two cores).
@@ -168,9 +173,9 @@ fn stamps(choice: &PythonChoice, interp: &Interpreter, first: Option<&Probe>) ->
         .collect()
 }
 
-/// The interpreter remembered in `cache` for `choice`, if the entry still holds.
-pub fn recall(cache: &Path, choice: &PythonChoice) -> Option<Interpreter> {
-    let text = std::fs::read(cache.join(FILE)).ok()?;
+/// The interpreter remembered in `file` for `choice`, if the entry still holds.
+pub fn recall(file: &Path, choice: &PythonChoice) -> Option<Interpreter> {
+    let text = std::fs::read(file).ok()?;
     let entry: Entry = serde_json::from_slice(&text).ok()?;
     if entry.key != Key::now(choice) || !entry.stamps.iter().all(Stamp::holds) {
         return None;
@@ -183,10 +188,10 @@ pub fn recall(cache: &Path, choice: &PythonChoice) -> Option<Interpreter> {
     Some(entry.interpreter())
 }
 
-/// Remembers `interp` as the answer for `choice`; `first` is the resolver's probe of the
-/// user's environment. Best effort: a cache that cannot be written only costs the next start
-/// its probe.
-pub fn remember(cache: &Path, choice: &PythonChoice, interp: &Interpreter, first: Option<&Probe>) {
+/// Remembers `interp` in `file` as the answer for `choice`; `first` is the resolver's probe of
+/// the user's environment. Best effort: a file that cannot be written only costs the next
+/// start its probe.
+pub fn remember(file: &Path, choice: &PythonChoice, interp: &Interpreter, first: Option<&Probe>) {
     let entry = Entry {
         key: Key::now(choice),
         stamps: stamps(choice, interp, first),
@@ -204,7 +209,8 @@ pub fn remember(cache: &Path, choice: &PythonChoice, interp: &Interpreter, first
     let Ok(json) = serde_json::to_vec(&entry) else {
         return;
     };
-    if std::fs::create_dir_all(cache).is_err() {
+    let Some(dir) = file.parent() else { return };
+    if std::fs::create_dir_all(dir).is_err() {
         return;
     }
     // Written aside and renamed, so that a concurrent reader never sees half a file.
@@ -212,30 +218,32 @@ pub fn remember(cache: &Path, choice: &PythonChoice, interp: &Interpreter, first
         .duration_since(UNIX_EPOCH)
         .unwrap_or_default()
         .subsec_nanos();
-    let tmp = cache.join(format!(".tmp-{FILE}-{}-{nanos}", std::process::id()));
-    if std::fs::write(&tmp, json).is_err() || std::fs::rename(&tmp, cache.join(FILE)).is_err() {
+    let tmp = dir.join(format!(".tmp-{FILE}-{}-{nanos}", std::process::id()));
+    if std::fs::write(&tmp, json).is_err() || std::fs::rename(&tmp, file).is_err() {
         let _ = std::fs::remove_file(&tmp);
     }
 }
 
 /// Forgets the remembered interpreter (when it turned out wrong).
-pub fn forget(cache: &Path) {
-    let _ = std::fs::remove_file(cache.join(FILE));
+pub fn forget(file: &Path) {
+    let _ = std::fs::remove_file(file);
 }
 
-/// Resolves like [`super::resolve_in`], answering through `answer`: at once with the
+/// Resolves like [`super::resolve_in`] (`cache` is where trio is provisioned, `file` where the
+/// answer is remembered), answering through `answer`: at once with the
 /// remembered interpreter when there is one that holds, then — after [`VERIFY_AFTER`] — again
 /// only if a fresh probe disagrees (a changed interpreter, or none). Without a remembered one,
 /// it probes at once and answers once. Progress lines are only reported for that first probe:
 /// a verification runs silently behind a working interpreter.
 pub fn resolve_remembered(
     cache: &Path,
+    file: &Path,
     choice: &PythonChoice,
     verify_after: Duration,
     progress: &mut dyn FnMut(&str),
     answer: &mut dyn FnMut(Result<Interpreter, PythonError>),
 ) {
-    let known = recall(cache, choice);
+    let known = recall(file, choice);
     if let Some(k) = &known {
         answer(Ok(k.clone()));
         std::thread::sleep(verify_after);
@@ -249,14 +257,138 @@ pub fn resolve_remembered(
     match resolve_detailed(cache, choice, true, progress) {
         Ok((fresh, first)) => {
             // Also on the same answer: the stamps are refreshed (a file touched, not changed).
-            remember(cache, choice, &fresh, Some(&first));
+            remember(file, choice, &fresh, Some(&first));
             if known.as_ref() != Some(&fresh) {
                 answer(Ok(fresh));
             }
         }
         Err(e) => {
-            forget(cache);
+            forget(file);
             answer(Err(e));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{choose_python, PythonOrigin};
+    use super::*;
+
+    /// An interpreter as the resolver describes one, over files in `dir` (nothing runs it).
+    fn described(dir: &Path) -> (PythonChoice, Interpreter) {
+        let python = dir.join("python3");
+        std::fs::write(&python, "an interpreter").unwrap();
+        std::fs::create_dir_all(dir.join("trio")).unwrap();
+        std::fs::write(dir.join("trio/__init__.py"), "__version__ = '0.30.0'\n").unwrap();
+        let choice = PythonChoice {
+            path: python.clone(),
+            origin: PythonOrigin::Cli,
+        };
+        let interp = Interpreter {
+            path: python,
+            version: "3.12.1".into(),
+            trio_version: "0.30.0".into(),
+            trio_source: TrioSource::User {
+                location: dir.join("trio"),
+            },
+            extra_path: None,
+        };
+        (choice, interp)
+    }
+
+    #[test]
+    fn a_remembered_interpreter_holds_until_python_or_trio_changes() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("cache").join(FILE);
+        let (choice, interp) = described(dir.path());
+        assert_eq!(recall(&file, &choice), None, "nothing remembered yet");
+        remember(&file, &choice, &interp, None);
+        assert_eq!(recall(&file, &choice), Some(interp.clone()));
+
+        // Another interpreter at the same path (an upgrade, a re-created virtualenv).
+        std::fs::write(&choice.path, "another interpreter").unwrap();
+        assert_eq!(recall(&file, &choice), None);
+        remember(&file, &choice, &interp, None);
+        assert_eq!(recall(&file, &choice), Some(interp.clone()));
+
+        // Another trio.
+        std::fs::write(
+            dir.path().join("trio/__init__.py"),
+            "__version__ = '0.31.0'\n",
+        )
+        .unwrap();
+        assert_eq!(recall(&file, &choice), None);
+        remember(&file, &choice, &interp, None);
+
+        // Another choice, or the interpreter gone.
+        let other = PythonChoice {
+            origin: PythonOrigin::EnvVar,
+            ..choice.clone()
+        };
+        assert_eq!(recall(&file, &other), None);
+        std::fs::remove_file(&choice.path).unwrap();
+        assert_eq!(recall(&file, &choice), None);
+
+        // An unreadable file is no entry.
+        std::fs::write(&file, "{not json").unwrap();
+        assert_eq!(recall(&file, &choice), None);
+        forget(&file);
+        assert!(!file.exists());
+    }
+
+    /// The real interpreter: the first start probes and remembers, the next answers at once
+    /// with the same interpreter (the verification agrees, so once), and a re-pointed symlink
+    /// is a changed python.
+    #[test]
+    fn resolving_remembers_and_a_changed_python_is_probed_again() {
+        let real = choose_python(None);
+        assert_ne!(real.origin, PythonOrigin::NotOnPath, "tests need python3");
+        let real_exe = std::fs::canonicalize(&real.path).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join(FILE);
+        let link = dir.path().join("python3");
+        std::os::unix::fs::symlink(&real_exe, &link).unwrap();
+        let choice = PythonChoice {
+            path: link.clone(),
+            origin: PythonOrigin::Cli,
+        };
+        let cache = super::super::cache_dir();
+        let resolve = || {
+            let mut answers = Vec::new();
+            resolve_remembered(
+                &cache,
+                &file,
+                &choice,
+                Duration::ZERO,
+                &mut |_| {},
+                &mut |r| answers.push(r.expect("python3 with trio (or provisioned) works")),
+            );
+            answers
+        };
+        let first = resolve();
+        assert_eq!(first.len(), 1);
+        assert_eq!(recall(&file, &choice).as_ref(), Some(&first[0]));
+        assert_eq!(resolve(), first, "remembered, and the verification agrees");
+
+        // The same name re-pointed (here: to the same target, so the answer stays).
+        std::fs::remove_file(&link).unwrap();
+        std::os::unix::fs::symlink(&real_exe, &link).unwrap();
+        assert_eq!(
+            recall(&file, &choice),
+            None,
+            "a changed link is a changed python"
+        );
+        assert_eq!(resolve(), first);
+        assert!(recall(&file, &choice).is_some());
+
+        // A remembered answer that the probe contradicts (what a pyenv shim switched to
+        // another version looks like): answered at once, then corrected, and remembered right.
+        let wrong = Interpreter {
+            trio_version: "0.0.1".into(),
+            ..first[0].clone()
+        };
+        remember(&file, &choice, &wrong, None);
+        assert_eq!(resolve(), vec![wrong, first[0].clone()]);
+        assert_eq!(recall(&file, &choice).as_ref(), Some(&first[0]));
     }
 }
