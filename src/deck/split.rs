@@ -250,6 +250,17 @@ mod tests {
         ]
     }
 
+    /// The case the property test below first found: an empty first slide has no text
+    /// before its separator, and an empty text parses as one slide of its own ("\n"), so
+    /// such a deck is not opened in parts.
+    #[test]
+    fn an_empty_first_slide_is_not_outlined() {
+        assert_eq!(outline("====\n```exec\n```\n", 1), None);
+        assert_eq!(outline("\u{feff}====\nb\n", 1), None);
+        assert_eq!(outline("a\n====\nb\n", 1), Some((2, 2)));
+        assert_eq!(outline("a\n====\nb\n", 2), None, "the last slide");
+    }
+
     proptest! {
         /// Slices of the text and lines copied one by one give the same deck.
         #[test]
