@@ -513,11 +513,14 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
                     "no deck given; usage: trio-present DECK.md (try slides/trio.md)",
                 ));
             };
-            let deck = load_deck(&path)?;
+            // A large deck comes in parts: the first frame needs only the slides up to the
+            // one shown (see Deck::open).
+            let opened = Deck::open(&path, cli.present.slide).map_err(|e| usage(e.to_string()))?;
+            let (deck, mut rest) = (opened.deck, opened.rest);
             check_slide(&deck, cli.present.slide)?;
             let (mut decks, warnings) = crate::deck::translations::load(deck, &cli.translations)
                 .map_err(|e| usage(e.to_string()))?;
-            let deck = decks.remove(0);
+            let mut deck = decks.remove(0);
             if let Some(path) = &cli.present.log {
                 let path = match path.as_os_str().is_empty() {
                     true => crate::log::default_path()
@@ -537,6 +540,11 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
             // Started before the terminal is taken over, so a busy port is one plain line.
             let share = match &cli.present.share {
                 Some(spec) => {
+                    // The web view serves every slide.
+                    if let Some(rest) = rest.take() {
+                        deck = crate::deck::Opened::whole(&deck, &rest)
+                            .map_err(|e| usage(e.to_string()))?;
+                    }
                     let share = crate::web::server::start(spec, &deck, &theme)
                         .map_err(anyhow::Error::msg)?;
                     eprintln!("trio-present: the audience can follow at {}", share.url);
@@ -556,6 +564,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
                 warnings,
                 keymap,
                 share,
+                rest,
             };
             crate::runtime::present(deck, theme, opts)?;
             Ok(0)

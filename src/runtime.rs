@@ -12,7 +12,6 @@ use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 
 use ratatui::crossterm::event::{self, Event as TermEvent, KeyEventKind};
-use ratatui::crossterm::{execute, terminal};
 
 use crate::app::{App, Effect, Msg};
 use crate::deck::Deck;
@@ -44,11 +43,14 @@ pub struct Options {
     pub keymap: crate::app::keys::Keymap,
     /// `--share`: the web view's server, already listening.
     pub share: Option<crate::web::server::Share>,
+    /// The text of the deck when it was opened in parts (see [`Deck::open`]).
+    pub rest: Option<String>,
 }
 
-/// Start-up work that the first slide does not need (finding Python, warming a spare,
-/// loading highlighting) waits this long, so that it does not compete with the first frame
-/// for the CPU (two cores: ours and the terminal's).
+/// Start-up work that the first slide does not need (loading highlighting) waits this long, so
+/// that it does not compete with the first frame and the terminal drawing it for the CPU (two
+/// cores: ours and the terminal's). Finding Python does not wait: it starts once the first
+/// frame is out, as `r` pressed at once waits for it.
 const BACKGROUND_DELAY: Duration = Duration::from_millis(120);
 
 /// Bulk messages handled before one draw at most.
@@ -105,6 +107,11 @@ pub fn present(deck: Deck, theme: Theme, mut opts: Options) -> anyhow::Result<()
     let mut terminal = term::init()?;
     let _guard = term::Guard;
     draw(&mut terminal, &app)?;
+    // A large deck was opened in parts: the whole of it is in place before anything else
+    // (a key, a watcher, the speaker window, consent) looks at its other slides.
+    if let Some(rest) = opts.rest.take() {
+        app.complete_deck(crate::deck::Opened::whole(&app.deck, &rest)?);
+    }
     let mut last_frame = Instant::now();
     // Something changed since the last frame, which is not drawn yet.
     let mut frame_due = false;
@@ -175,15 +182,15 @@ pub fn present(deck: Deck, theme: Theme, mut opts: Options) -> anyhow::Result<()
     };
     let gate = exec.consent.gate_all(&app);
     app.update(Msg::Gate(gate));
+    // With --no-exec nothing will run, so no interpreter is started at all.
+    if !opts.no_exec && !opts.offline {
+        exec.pool.resolve_in_background(opts.python.clone());
+    }
 
     let mut background_started = false;
     while !app.quit {
         if !background_started && started.elapsed() >= BACKGROUND_DELAY {
             background_started = true;
-            // With --no-exec nothing will run, so no interpreter is started at all.
-            if !opts.no_exec && !opts.offline {
-                exec.pool.resolve_in_background(opts.python.clone());
-            }
             // Highlighting sets load off the first frame's path, before a code slide needs them.
             std::thread::spawn(crate::render::warm_up);
         }
@@ -394,12 +401,9 @@ impl Inbox {
     }
 }
 
-/// Draws one frame inside a synchronized update, so the terminal shows it whole.
+/// Draws one frame, whole and in one write (see [`term::draw`]).
 fn draw(terminal: &mut term::Term, app: &App) -> std::io::Result<()> {
-    execute!(std::io::stdout(), terminal::BeginSynchronizedUpdate)?;
-    terminal.draw(|f| ui::draw(app, f))?;
-    execute!(std::io::stdout(), terminal::EndSynchronizedUpdate)?;
-    Ok(())
+    term::draw(terminal, |f| ui::draw(app, f))
 }
 
 /// Kernel bookkeeping that belongs to the pool rather than to the app state.

@@ -394,3 +394,40 @@ fn log_writes_to_the_given_file() {
         "{text}"
     );
 }
+
+/// A generated deck of 5,000 slides opens (in parts, see `Deck::open`) and pages like a small
+/// one: next, last, a jump by number, and a start in the middle.
+#[test]
+fn a_five_thousand_slide_deck_opens_and_pages() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("big.md");
+    let mut slides = vec!["# Big deck\n\nthe very first slide".to_string()];
+    for i in 2..=5000 {
+        slides.push(format!("## Slide {i}\n\n```python\nprint({i})\n```\n"));
+    }
+    std::fs::write(&path, slides.join("\n====\n")).unwrap();
+    let deck = path.to_str().unwrap();
+    let mut pty = Pty::spawn(&["--no-exec", deck], 100, 30);
+    pty.wait_for("the very first slide", T);
+    pty.wait_for("1 / 5000", T);
+    pty.send(b"\x1b[C");
+    pty.wait_for("2 / 5000", T);
+    pty.wait_for("print(2)", T);
+    pty.send(b"G");
+    pty.wait_for("5000 / 5000", T);
+    pty.wait_for("print(5000)", T);
+    pty.send(b"4321\r");
+    pty.wait_for("4321 / 5000", T);
+    pty.wait_for("Slide 4321", T);
+    pty.send(b"q");
+    assert!(pty.wait_exit(T).success());
+
+    let mut pty = Pty::spawn(&["--no-exec", deck, "--slide", "2500"], 100, 30);
+    pty.wait_for("2500 / 5000", T);
+    pty.wait_for("print(2500)", T);
+    pty.send(b"\x1b[D");
+    pty.wait_for("2499 / 5000", T);
+    pty.wait_for("print(2499)", T);
+    pty.send(b"q");
+    assert!(pty.wait_exit(T).success());
+}

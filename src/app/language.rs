@@ -12,7 +12,8 @@ use crate::deck::Deck;
 /// this keeps the others, in command-line order, with the index of the one on screen.
 #[derive(Debug, Clone, Default)]
 pub struct Languages {
-    /// Every language's deck; the entry at `active` is a stale copy of [`App::deck`].
+    /// Every language's deck; the entry at `active` stands in for [`App::deck`] (its path and
+    /// title only, until a switch stores the real one).
     decks: Vec<Deck>,
     active: usize,
     /// Canonical paths, by language, for the speaker windows (they may run in another
@@ -24,7 +25,16 @@ impl Languages {
     /// The languages of a talk whose first deck is `first` and whose translations are
     /// `others`; with none, the talk has one language and `L` says so.
     pub fn new(first: &Deck, others: Vec<Deck>) -> Languages {
-        let mut decks = vec![first.clone()];
+        // The first deck lives in App::deck; its entry here is only read for its path until a
+        // switch stores the real one, so it is not copied (a whole copy of a 5,000-slide deck
+        // would delay the first frame).
+        let stand_in = Deck {
+            path: first.path.clone(),
+            title: first.title.clone(),
+            slides: Vec::new(),
+            warnings: Vec::new(),
+        };
+        let mut decks = vec![stand_in];
         decks.extend(others);
         let canonical = decks
             .iter()

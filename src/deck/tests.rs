@@ -137,3 +137,52 @@ fn from_bytes_checks_utf8_then_parses() {
         Err(DeckError::Empty(_))
     ));
 }
+
+/// A deck past [`OPEN_IN_PARTS_FROM`]: `n` slides, a fence hiding a `====` on slide 2.
+fn large(n: usize) -> String {
+    let mut slides = vec!["# Big\n\nfirst slide".to_string()];
+    slides.push("```\nnot a separator:\n====\n```\n".into());
+    for i in 3..=n {
+        slides.push(format!(
+            "## Slide {i}\n\n- a point\n- another one, long enough to add up"
+        ));
+    }
+    let text = slides.join("\n====\n");
+    assert!(text.len() >= OPEN_IN_PARTS_FROM);
+    text
+}
+
+#[test]
+fn a_large_deck_opens_in_parts_that_add_up_to_the_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("big.md");
+    std::fs::write(&path, large(2000)).unwrap();
+    let whole = Deck::load(&path).unwrap();
+    assert_eq!(whole.slides.len(), 2000);
+    for at in [1, 2, 1500] {
+        let opened = Deck::open(&path, at).unwrap();
+        let rest = opened.rest.as_deref().expect("opened in parts");
+        // The first slides are real, the others stand in with their numbers.
+        assert_eq!(opened.deck.slides.len(), 2000);
+        assert_eq!(&opened.deck.slides[..at], &whole.slides[..at]);
+        assert_eq!(opened.deck.slides[1999].number, 2000);
+        assert_eq!(opened.deck.title, whole.title);
+        assert_eq!(Opened::whole(&opened.deck, rest).unwrap(), whole);
+    }
+    // The last slide, a small deck, a fence left open: the whole deck at once, as load.
+    assert!(Deck::open(&path, 2000).unwrap().rest.is_none());
+    let small = dir.path().join("small.md");
+    std::fs::write(&small, "# a\n====\nb\n").unwrap();
+    let opened = Deck::open(&small, 1).unwrap();
+    assert!(opened.rest.is_none());
+    assert_eq!(opened.deck, Deck::load(&small).unwrap());
+    let open_fence = dir.path().join("open.md");
+    std::fs::write(
+        &open_fence,
+        format!("{}\n====\n```exec\nprint(1)\n", large(2000)),
+    )
+    .unwrap();
+    let opened = Deck::open(&open_fence, 1).unwrap();
+    assert!(opened.rest.is_none());
+    assert_eq!(opened.deck.warnings.len(), 1);
+}

@@ -69,16 +69,26 @@ impl Pool {
     }
 
     /// Finds the interpreter on a background thread; the answer arrives as
-    /// [`KernelMsg::Resolved`].
+    /// [`KernelMsg::Resolved`]: at once when the one found last time still holds, and again
+    /// if its verification disagrees (see [`python::known`]).
     pub fn resolve_in_background(&self, python_cli: Option<PathBuf>) {
         let send = self.send.clone();
         std::thread::spawn(move || {
             let choice = python::choose_python(python_cli.as_deref());
             let mut progress = |line: &str| send(KernelMsg::Progress(line.to_string()));
-            let result = python::resolve(&choice, &mut progress)
-                .map(Arc::new)
-                .map_err(|e| e.to_string());
-            send(KernelMsg::Resolved(result));
+            let mut answer = |result: Result<python::Interpreter, python::PythonError>| {
+                send(KernelMsg::Resolved(
+                    result.map(Arc::new).map_err(|e| e.to_string()),
+                ))
+            };
+            python::known::resolve_remembered(
+                &python::cache_dir(),
+                &python::known::file(),
+                &choice,
+                python::known::VERIFY_AFTER,
+                &mut progress,
+                &mut answer,
+            );
         });
     }
 
@@ -86,6 +96,12 @@ impl Pool {
     pub fn set_interpreter(&mut self, result: Result<Arc<Interpreter>, String>) {
         match result {
             Ok(i) => {
+                // A verification replaced the remembered interpreter: its spare is stale.
+                if self.interpreter.as_ref().is_some_and(|old| *old != i) {
+                    if let Some(s) = self.spare.take() {
+                        s.kill();
+                    }
+                }
                 self.interpreter = Some(i);
                 self.unavailable = None;
                 self.warm();

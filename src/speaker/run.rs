@@ -6,7 +6,6 @@ use std::sync::mpsc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use ratatui::crossterm::event::{self, Event as TermEvent, KeyEventKind};
-use ratatui::crossterm::{execute, terminal};
 
 use super::app::{SMsg, Speaker};
 use crate::deck::Deck;
@@ -70,10 +69,7 @@ pub fn run(deck: Deck, theme: Theme) -> anyhow::Result<()> {
 }
 
 fn draw(terminal: &mut term::Term, speaker: &Speaker) -> std::io::Result<()> {
-    execute!(std::io::stdout(), terminal::BeginSynchronizedUpdate)?;
-    terminal.draw(|f| ui::speaker::draw(speaker, f))?;
-    execute!(std::io::stdout(), terminal::EndSynchronizedUpdate)?;
-    Ok(())
+    term::draw(terminal, |f| ui::speaker::draw(speaker, f))
 }
 
 /// The local time of day, `14:05:09`.

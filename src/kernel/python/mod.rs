@@ -12,13 +12,15 @@
 //!
 //! Layout: `choose` picks the interpreter ([`choose_python`]), `probe` asks it about itself
 //! ([`probe()`]), `provision` installs the private trio ([`provision()`]), `proc` runs a child
-//! with a time limit, and [`resolve`] here ties them together.
+//! with a time limit, and [`resolve`] here ties them together. `known` remembers the answer
+//! between starts of the presenter ([`known::resolve_remembered`]).
 
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 mod choose;
+pub mod known;
 mod probe;
 mod proc;
 mod provision;
