@@ -59,6 +59,11 @@ const READ_TIMEOUT: Duration = Duration::from_secs(5);
 const RESPONSE_TIMEOUT: Duration = Duration::from_secs(30);
 /// Largest request head read (hyper's smallest buffer; more gets 431).
 const MAX_REQUEST: usize = 8 * 1024;
+/// The kernel's send buffer of a connection (it doubles it for its own bookkeeping). Fixed
+/// rather than grown by the kernel up to megabytes per socket, so what a stalled viewer holds in
+/// the kernel is bounded too, and a stall fills it (and is noticed) soon. Ample for text on
+/// any network a talk is given on.
+const SEND_BUFFER: libc::c_int = 128 * 1024;
 /// A comment line keeps idle streams (and proxies) alive.
 const KEEPALIVE: Duration = Duration::from_secs(15);
 
@@ -281,6 +286,7 @@ fn same(a: &str, b: &str) -> bool {
 /// [`RESPONSE_TIMEOUT`].
 async fn connection(stream: tokio::net::TcpStream, ctx: Arc<Ctx>, _slot: Slot) {
     let _ = stream.set_nodelay(true);
+    set_send_buffer(&stream);
     let kill = Arc::new(Notify::new());
     let streaming = Arc::new(AtomicBool::new(false));
     let service = {
@@ -310,6 +316,20 @@ async fn connection(stream: tokio::net::TcpStream, ctx: Arc<Ctx>, _slot: Slot) {
                 limit_passed = true;
             }
         }
+    }
+}
+
+fn set_send_buffer(stream: &tokio::net::TcpStream) {
+    use std::os::fd::AsRawFd;
+    // SAFETY: setsockopt on the stream's own fd, with a c_int option of the right size.
+    unsafe {
+        libc::setsockopt(
+            stream.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_SNDBUF,
+            (&SEND_BUFFER as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        );
     }
 }
 
