@@ -26,8 +26,12 @@ use super::runs;
 use crate::app::App;
 use crate::theme::Theme;
 
-/// Output lines kept per run (the presenter's own scrollback).
-pub const MAX_LINES: usize = crate::app::output::SCROLLBACK;
+/// Output lines kept per run: twice the presenter's own scrollback. The server runs at the
+/// lowest priority and wakes the viewers every [`COALESCE`], so in a flood (ten thousand lines
+/// in well under a second) it may first look at a run when the presenter has already dropped its
+/// first lines; with room for twice as many, a viewer that keeps up still gets every line the
+/// presenter published.
+pub const MAX_LINES: usize = 2 * crate::app::output::SCROLLBACK;
 /// Lines sent to one viewer in one event (a late joiner's catch-up comes in a few).
 const BATCH_LINES: usize = 2_000;
 /// How often the task tree is re-drawn for the viewers while a run goes.
@@ -168,51 +172,69 @@ impl Hub {
             cursor.slide = state.slide;
             push_event(&mut out, "slide", &json!({ "n": state.slide }).to_string());
         }
-        let slide = state.slide;
-        if let Some(log) = state.runs.get(&slide) {
+        // The speaker's slide first, then every other run the viewer has not had whole: one
+        // that the speaker left at once is still the audience's to page back to.
+        let mut slides: Vec<usize> = state.runs.keys().copied().collect();
+        slides.sort_unstable_by_key(|s| (*s != state.slide, *s));
+        let mut budget = BATCH_LINES;
+        for slide in slides {
             let entry = cursor.runs.entry(slide).or_insert((0, 0, 0, false));
-            if entry.0 != log.id {
-                *entry = (log.id, 0, 0, false);
-                push_event(&mut out, "run", &log.start);
-            }
-            if entry.1 < log.first {
-                let skipped = log.first - entry.1;
-                entry.1 = log.first;
-                push_event(
-                    &mut out,
-                    "skip",
-                    &json!({"slide": slide, "id": log.id, "n": skipped, "t": 0}).to_string(),
-                );
-            }
-            let from = (entry.1 - log.first) as usize;
-            let upto = log.lines.len().min(from + BATCH_LINES);
-            if upto > from {
-                let mut data = format!("{{\"slide\":{slide},\"id\":{},\"lines\":[", log.id);
-                for (i, line) in log.lines.range(from..upto).enumerate() {
-                    if i > 0 {
-                        data.push(',');
-                    }
-                    data.push_str(line);
-                }
-                data.push_str("]}");
-                push_event(&mut out, "lines", &data);
-                entry.1 = log.first + upto as u64;
-            }
-            complete = upto == log.lines.len();
-            if let Some((n, tree)) = &log.tree {
-                if *n > entry.2 {
-                    entry.2 = *n;
-                    push_event(&mut out, "tree", tree);
-                }
-            }
-            if let (Some(end), true, false) = (&log.end, complete, entry.3) {
-                entry.3 = true;
-                push_event(&mut out, "end", end);
-            }
+            complete &= send_run(&mut out, slide, &state.runs[&slide], entry, &mut budget);
         }
         cursor.seq = if complete { Some(state.seq) } else { None };
         Some(out)
     }
+}
+
+/// Adds to `out` what a viewer has not had of one slide's run (`entry`: see [`Cursor`]), at
+/// most `budget` lines of it; true when that was all.
+fn send_run(
+    out: &mut String,
+    slide: usize,
+    log: &RunLog,
+    entry: &mut (u64, u64, u64, bool),
+    budget: &mut usize,
+) -> bool {
+    if entry.0 != log.id {
+        *entry = (log.id, 0, 0, false);
+        push_event(out, "run", &log.start);
+    }
+    if entry.1 < log.first {
+        let skipped = log.first - entry.1;
+        entry.1 = log.first;
+        push_event(
+            out,
+            "skip",
+            &json!({"slide": slide, "id": log.id, "n": skipped, "t": 0}).to_string(),
+        );
+    }
+    let from = (entry.1 - log.first) as usize;
+    let upto = log.lines.len().min(from + *budget);
+    if upto > from {
+        let mut data = format!("{{\"slide\":{slide},\"id\":{},\"lines\":[", log.id);
+        for (i, line) in log.lines.range(from..upto).enumerate() {
+            if i > 0 {
+                data.push(',');
+            }
+            data.push_str(line);
+        }
+        data.push_str("]}");
+        push_event(out, "lines", &data);
+        entry.1 = log.first + upto as u64;
+        *budget -= upto - from;
+    }
+    let complete = upto == log.lines.len();
+    if let Some((n, tree)) = &log.tree {
+        if *n > entry.2 {
+            entry.2 = *n;
+            push_event(out, "tree", tree);
+        }
+    }
+    if let (Some(end), true, false) = (&log.end, complete, entry.3) {
+        entry.3 = true;
+        push_event(out, "end", end);
+    }
+    complete
 }
 
 /// Applies one publish's changes; returns how many lines it carried (for the backlog).
@@ -323,9 +345,9 @@ impl Publisher {
             self.slide = slide;
             changes.push(Change::Slide(slide));
         }
-        // While the server has a log's worth of lines still to apply, new lines wait in the
-        // presenter's own scrollback (what it drops meanwhile becomes a gap).
-        if self.hub.backlog.load(Ordering::SeqCst) < MAX_LINES {
+        // While the server has a scrollback's worth of lines still to apply, new lines wait in
+        // the presenter's own scrollback (what it drops meanwhile becomes a gap).
+        if self.hub.backlog.load(Ordering::SeqCst) < crate::app::output::SCROLLBACK {
             let mut slides = vec![slide];
             slides.extend(app.running.filter(|s| *s != slide));
             for s in slides {
