@@ -31,7 +31,8 @@ if [ "$PROFILE" = release ]; then
 else
   cargo build -q --bin trio-present --example sse_viewers
 fi
-BIN=target/$PROFILE/trio-present
+# BIN=path/to/another/trio-present compares a build (e.g. an older server) on the same workload.
+BIN=${BIN:-target/$PROFILE/trio-present}
 VIEW=target/$PROFILE/examples/sse_viewers
 DECK=bench/web.md
 $BIN doctor --install >/dev/null
