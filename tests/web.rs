@@ -415,7 +415,7 @@ fn live_view_follows_the_speaker_and_streams_runs_to_late_joiners_too() {
     let addr = host_port(&url);
     let (code, page) = get(&addr, "GET", "/");
     assert_eq!(code, 200);
-    assert!(page.contains("data-events=\"/events\"") && page.contains("open_nursery"));
+    assert!(page.contains("data-events=\"/events?v=0\"") && page.contains("open_nursery"));
     let rx = sse(&addr, "/events");
     let mut seen = Vec::new();
     wait_event(&rx, "slide", |v| v["n"] == 11, &mut seen);
@@ -690,4 +690,121 @@ fn a_stalled_viewer_is_dropped_while_the_others_get_every_line() {
     assert!(peak < 100_000, "presenter peak RSS {peak} kB");
     pty.send(b"q");
     pty.wait_exit(T);
+}
+
+#[test]
+fn a_changed_deck_reloads_the_viewers_pages() {
+    let dir = tempfile::tempdir().unwrap();
+    let deck = dir.path().join("talk.md");
+    std::fs::write(&deck, "# First version\n\n====\n\n# Two\n").unwrap();
+    let mut pty = Pty::spawn(
+        &[
+            "--no-exec",
+            "--share",
+            "127.0.0.1:0",
+            deck.to_str().unwrap(),
+        ],
+        160,
+        30,
+    );
+    pty.wait_for("⇄ http://", T);
+    let screen = pty.contents();
+    let at = screen.find("⇄ http://").unwrap() + "⇄ ".len();
+    let url: String = screen[at..]
+        .chars()
+        .take_while(|c| !c.is_whitespace())
+        .collect();
+    let addr = host_port(&url);
+    let (_, page) = get(&addr, "GET", "/");
+    assert!(page.contains("First version") && page.contains("data-events=\"/events?v=0\""));
+    let rx = sse(&addr, "/events?v=0");
+    let mut seen = Vec::new();
+    wait_event(&rx, "slide", |v| v["n"] == 1, &mut seen);
+    std::fs::write(&deck, "# Second version\n\n====\n\n# Two\n").unwrap();
+    pty.wait_for("Second version", T);
+    // The viewer is told to load the page again, and the page is the new deck's.
+    wait_event(&rx, "reload", |_| true, &mut seen);
+    let (_, page) = get(&addr, "GET", "/");
+    assert!(page.contains("Second version") && page.contains("/events?v=1"));
+    // A page loaded just before the change and connecting after it is told at once.
+    let late = sse(&addr, "/events?v=0");
+    wait_event(&late, "reload", |_| true, &mut Vec::new());
+    pty.send(b"q");
+    pty.wait_exit(T);
+}
+
+/// The local ports of the connections open to `port` on loopback (from /proc/net/tcp), i.e.
+/// the clients of the share: an event stream that reconnects shows up as a new port.
+fn clients_of(port: u16) -> Vec<u16> {
+    let table = std::fs::read_to_string("/proc/net/tcp").unwrap();
+    let mut ports: Vec<u16> = table
+        .lines()
+        .skip(1)
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            let (local, remote, state) = (f.get(1)?, f.get(2)?, f.get(3)?);
+            let rport = u16::from_str_radix(remote.rsplit(':').next()?, 16).ok()?;
+            // 01: established.
+            (rport == port && *state == "01")
+                .then(|| u16::from_str_radix(local.rsplit(':').next()?, 16).ok())
+                .flatten()
+        })
+        .collect();
+    ports.sort_unstable();
+    ports
+}
+
+#[test]
+fn browser_live_page_loads_the_changed_deck() {
+    let Some(chrome) = chromium() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let deck = dir.path().join("talk.md");
+    std::fs::write(&deck, "# First version\n\n====\n\n# Two\n").unwrap();
+    let mut pty = Pty::spawn(
+        &[
+            "--no-exec",
+            "--share",
+            "127.0.0.1:0",
+            deck.to_str().unwrap(),
+        ],
+        160,
+        30,
+    );
+    pty.wait_for("⇄ http://", T);
+    let screen = pty.contents();
+    let at = screen.find("⇄ http://").unwrap() + "⇄ ".len();
+    let url: String = screen[at..]
+        .chars()
+        .take_while(|c| !c.is_whitespace())
+        .collect();
+    let port: u16 = host_port(&url).rsplit(':').next().unwrap().parse().unwrap();
+    let browser = std::thread::spawn(move || {
+        browse(&chrome, &url, &["--virtual-time-budget=3000", "--dump-dom"])
+    });
+    pty.wait_for("1 watching", Duration::from_secs(60));
+    let before = clients_of(port);
+    assert_eq!(before.len(), 1, "{before:?}");
+    std::fs::write(&deck, "# Second version\n\n====\n\n# Two\n").unwrap();
+    pty.wait_for("Second version", T);
+    // The page reloads: its stream closes and the new page's opens (a connection from another
+    // port; the viewer count may not even blink).
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let now = clients_of(port);
+        if now.len() == 1 && now != before {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the page did not reconnect: {now:?}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    pty.send(b"q");
+    pty.wait_exit(T);
+    let dom = browser.join().unwrap();
+    assert!(
+        dom.contains("Second version") && !dom.contains("First version"),
+        "the live page did not load the changed deck"
+    );
 }

@@ -19,6 +19,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
+use hyper::body::Bytes;
 use serde_json::json;
 use tokio::sync::{watch, Notify};
 
@@ -59,6 +60,8 @@ struct State {
     seq: u64,
     slide: usize,
     runs: HashMap<usize, RunLog>,
+    /// The page served at `/` and its version (0 at start, one more per reloaded deck).
+    page: (u64, Bytes),
     closed: bool,
 }
 
@@ -79,12 +82,22 @@ pub struct Hub {
 #[derive(Debug, Default)]
 pub struct Cursor {
     seq: Option<u64>,
+    /// The version of the page the viewer has loaded.
+    page: u64,
     slide: usize,
     /// Per slide: the run id sent, the next line to send, the tree sent, whether the end was.
     runs: HashMap<usize, (u64, u64, u64, bool)>,
 }
 
 impl Cursor {
+    /// A viewer of version `page` of the page (see [`Hub::page`]).
+    pub fn new(page: u64) -> Cursor {
+        Cursor {
+            page,
+            ..Cursor::default()
+        }
+    }
+
     /// Whether the last [`Hub::frames`] sent everything there was (else the next call must not
     /// wait for a change).
     pub fn caught_up(&self) -> bool {
@@ -95,11 +108,15 @@ impl Cursor {
 /// The presenter's changes on their way to the server (see [`Hub::distribute`]).
 pub struct Updates(mpsc::Receiver<Vec<Change>>);
 
-/// A hub, the presenter's side of it, and the changes for the server to apply.
-pub fn hub(theme: Theme) -> (Arc<Hub>, Publisher, Updates) {
+/// A hub serving `page` (version 0), the presenter's side of it, and the changes for the
+/// server to apply.
+pub fn hub(theme: Theme, page: Bytes) -> (Arc<Hub>, Publisher, Updates) {
     let (tx, rx) = mpsc::channel();
     let hub = Arc::new(Hub {
-        state: Mutex::new(State::default()),
+        state: Mutex::new(State {
+            page: (0, page),
+            ..State::default()
+        }),
         wake: Notify::new(),
         backlog: AtomicUsize::new(0),
         fanout: watch::Sender::new(0),
@@ -119,6 +136,11 @@ impl Hub {
     fn lock(&self) -> MutexGuard<'_, State> {
         // A viewer task that panicked must not take the others down with it.
         self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The page to serve at `/`, and its version.
+    pub fn page(&self) -> (u64, Bytes) {
+        self.lock().page.clone()
     }
 
     /// A viewer's wake-up: changes when there is something new (or the hub closed).
@@ -168,6 +190,11 @@ impl Hub {
         }
         let mut out = String::new();
         let mut complete = true;
+        if cursor.page != state.page.0 {
+            // The deck changed: the viewer's page loads the new one (and reconnects).
+            cursor.page = state.page.0;
+            push_event(&mut out, "reload", "{}");
+        }
         if cursor.slide != state.slide {
             cursor.slide = state.slide;
             push_event(&mut out, "slide", &json!({ "n": state.slide }).to_string());
@@ -243,6 +270,13 @@ fn apply(state: &mut State, changes: Vec<Change>) -> usize {
     for change in changes {
         match change {
             Change::Slide(n) => state.slide = n,
+            Change::Page(version, page) => {
+                // Two quick reloads may be built out of order: the newest wins.
+                if version > state.page.0 {
+                    state.page = (version, page);
+                }
+            }
+            Change::Close => state.closed = true,
             Change::Start(s, id, start) => {
                 state.runs.insert(
                     s,
@@ -322,9 +356,26 @@ pub struct Publisher {
     slide: usize,
 }
 
+/// Hands a rebuilt page to the server; see [`Publisher::pages`].
+pub struct PageSink {
+    hub: Arc<Hub>,
+    tx: mpsc::Sender<Vec<Change>>,
+}
+
+impl PageSink {
+    pub fn send(self, version: u64, page: Bytes) {
+        let _ = self.tx.send(vec![Change::Page(version, page)]);
+        self.hub.wake.notify_one();
+    }
+}
+
 /// Changes gathered for one publish, applied by the server in one go.
 pub enum Change {
     Slide(usize),
+    /// A new version of the page (the deck was reloaded).
+    Page(u64, Bytes),
+    /// The presenter quits.
+    Close,
     Start(usize, u64, String),
     /// Lines of the run that never reached the hub (the presenter's own scrollback dropped
     /// them while the server was behind).
@@ -376,9 +427,17 @@ impl Publisher {
 
     /// Ends every viewer's stream (the presenter quits).
     pub fn close(&mut self) {
-        let (tx, _) = mpsc::channel();
-        drop(std::mem::replace(&mut self.tx, tx));
+        let _ = self.tx.send(vec![Change::Close]);
         self.hub.wake.notify_one();
+    }
+
+    /// Where a new version of the page goes once it is built (on a thread of its own: building
+    /// highlights the whole deck, which the presenter's loop must not wait for).
+    pub fn pages(&self) -> PageSink {
+        PageSink {
+            hub: self.hub.clone(),
+            tx: self.tx.clone(),
+        }
     }
 
     fn gather(

@@ -72,6 +72,14 @@ pub struct Share {
     pub url: String,
     publisher: Publisher,
     viewers: Arc<AtomicUsize>,
+    /// What the page is built of: a reloaded deck gets a new page (see [`Share::publish`]).
+    deck: Deck,
+    /// Where the deck's slides lived when last looked at: a reload replaces them, so a change
+    /// of address is the cheap sign to compare the decks.
+    slides_at: usize,
+    theme: Theme,
+    query: String,
+    page_version: u64,
 }
 
 impl Share {
@@ -88,9 +96,27 @@ impl Share {
         }
     }
 
-    /// Called by the presenter's loop after each frame; never blocks on the web side.
+    /// Called by the presenter's loop after each frame; never blocks on the web side. When the
+    /// deck was reloaded, a new page is built on a thread of its own and the viewers' pages then
+    /// load it.
     pub fn publish(&mut self, app: &App) {
         self.publisher.publish(app);
+        if app.deck.slides.as_ptr() as usize != self.slides_at {
+            self.slides_at = app.deck.slides.as_ptr() as usize;
+            if app.deck != self.deck {
+                self.deck = app.deck.clone();
+                self.page_version += 1;
+                let (deck, theme, query) =
+                    (self.deck.clone(), self.theme.clone(), self.query.clone());
+                let (version, sink) = (self.page_version, self.publisher.pages());
+                let _ = std::thread::Builder::new()
+                    .name("share-page".into())
+                    .spawn(move || {
+                        lowest_priority();
+                        sink.send(version, build_page(&deck, &theme, &query, version));
+                    });
+            }
+        }
     }
 }
 
@@ -135,15 +161,7 @@ pub fn start(spec: &str, deck: &Deck, theme: &Theme) -> Result<Share, String> {
         .as_ref()
         .map(|t| format!("?token={t}"))
         .unwrap_or_default();
-    let html = page::build(
-        deck,
-        theme,
-        &PageOptions {
-            events: Some(format!("/events{query}")),
-            ..PageOptions::default()
-        },
-    );
-    let (hub, publisher, updates) = hub::hub(theme.clone());
+    let (hub, publisher, updates) = hub::hub(theme.clone(), build_page(deck, theme, &query, 0));
     let host = shown_host(local.ip());
     let url = format!("http://{host}:{}/{query}", local.port());
     let viewers = Arc::new(AtomicUsize::new(0));
@@ -154,7 +172,6 @@ pub fn start(spec: &str, deck: &Deck, theme: &Theme) -> Result<Share, String> {
     let ctx = Arc::new(Ctx {
         hub,
         token,
-        page: Bytes::from(html),
         viewers: viewers.clone(),
         send_timeout,
     });
@@ -174,7 +191,30 @@ pub fn start(spec: &str, deck: &Deck, theme: &Theme) -> Result<Share, String> {
         url,
         publisher,
         viewers,
+        deck: deck.clone(),
+        slides_at: deck.slides.as_ptr() as usize,
+        theme: theme.clone(),
+        query,
+        page_version: 0,
     })
+}
+
+/// The live page, version `version`: its event stream says which version it shows (`v=`), so
+/// that a page loaded just before a reload is told to load the new one.
+fn build_page(deck: &Deck, theme: &Theme, query: &str, version: u64) -> Bytes {
+    let events = match query {
+        "" => format!("/events?v={version}"),
+        q => format!("/events{q}&v={version}"),
+    };
+    let html = page::build(
+        deck,
+        theme,
+        &PageOptions {
+            events: Some(events),
+            ..PageOptions::default()
+        },
+    );
+    Bytes::from(html)
 }
 
 /// The server's thread yields to every other thread of the presenter: nice 19 (the kernel
@@ -191,7 +231,6 @@ fn lowest_priority() {
 struct Ctx {
     hub: Arc<Hub>,
     token: Option<String>,
-    page: Bytes,
     viewers: Arc<AtomicUsize>,
     send_timeout: Duration,
 }
@@ -342,15 +381,15 @@ fn respond(
     kill: &Arc<Notify>,
     streaming: &AtomicBool,
 ) -> Reply {
-    if let Some(token) = &ctx.token {
-        let given = req
-            .uri()
+    let param = |name: &str| {
+        req.uri()
             .query()
             .unwrap_or("")
             .split('&')
-            .find_map(|kv| kv.strip_prefix("token="))
-            .unwrap_or("");
-        if !same(given, token) {
+            .find_map(|kv| kv.strip_prefix(name)?.strip_prefix('='))
+    };
+    if let Some(token) = &ctx.token {
+        if !same(param("token").unwrap_or(""), token) {
             // No content, whatever the reason: nothing about the talk leaks to a refused request.
             return plain(StatusCode::FORBIDDEN);
         }
@@ -363,7 +402,7 @@ fn respond(
         "/" | "/index.html" => reply(
             StatusCode::OK,
             "text/html; charset=utf-8",
-            Full::new(ctx.page.clone()).boxed(),
+            Full::new(ctx.hub.page().1).boxed(),
         ),
         "/events" if get => {
             let viewer = Slot::take(&ctx.viewers);
@@ -374,7 +413,11 @@ fn respond(
             // One batch waits here while hyper writes the one before: that, hyper's buffer and
             // the socket's are all a viewer can hold.
             let (tx, rx) = mpsc::channel(1);
-            tokio::spawn(feed(ctx.clone(), tx, kill.clone(), viewer));
+            // Without a version (not our page), the viewer is taken to have the current one.
+            let page = param("v")
+                .and_then(|v| v.parse().ok())
+                .unwrap_or_else(|| ctx.hub.page().0);
+            tokio::spawn(feed(ctx.clone(), tx, kill.clone(), viewer, page));
             let mut r = reply(
                 StatusCode::OK,
                 "text/event-stream; charset=utf-8",
@@ -425,7 +468,7 @@ impl Body for EventStream {
 /// One viewer: whatever it has not had yet, as one batch per wake-up, until it goes away, its
 /// stream stays full for the send timeout (then `kill` closes the connection), or the
 /// presenter quits.
-async fn feed(ctx: Arc<Ctx>, tx: mpsc::Sender<Bytes>, kill: Arc<Notify>, _viewer: Slot) {
+async fn feed(ctx: Arc<Ctx>, tx: mpsc::Sender<Bytes>, kill: Arc<Notify>, _viewer: Slot, page: u64) {
     let send = |data: Bytes| {
         let (tx, kill, limit) = (&tx, &kill, ctx.send_timeout);
         async move {
@@ -442,7 +485,7 @@ async fn feed(ctx: Arc<Ctx>, tx: mpsc::Sender<Bytes>, kill: Arc<Notify>, _viewer
         return;
     }
     let mut changes = ctx.hub.subscribe();
-    let mut cursor = Cursor::default();
+    let mut cursor = Cursor::new(page);
     loop {
         changes.borrow_and_update();
         let Some(frames) = ctx.hub.frames(&mut cursor) else {
