@@ -1,14 +1,14 @@
-//! The shared state between the presenter and the web viewers of `--share`: the slide shown and,
-//! per slide, the log of its latest run (a start, its output lines as JSON, the latest task
-//! tree, the end).
+//! The shared state between the presenter and the web viewers of `--share`: the page (and its
+//! version: a reloaded deck gets a new one), the slide shown and, per slide, the log of its
+//! latest run (a start, its output lines as JSON, the latest task tree, the end).
 //!
 //! The presenter never waits on the web side, not even for a lock. Its loop
 //! [`Publisher::publish`]es after each batch of messages: it turns what changed into JSON, sends
 //! it down a channel and wakes the server once ([`Hub::distribute`], a task on the server's own
 //! thread). That task applies the changes to the logs and wakes every viewer's task at most every
 //! [`COALESCE`]; each viewer keeps its own [`Cursor`] and takes what it has not sent yet as one
-//! batch ([`Hub::frames`]). A late joiner gets the run from its start, a slow one catches up in
-//! batches, and one that falls behind a whole log (the oldest lines are dropped beyond
+//! batch ([`Hub::frames`]): the speaker's slide first, then any other run it has not had whole.
+//! A late joiner gets the runs from their start, a slow one catches up in batches, and one that falls behind a whole log (the oldest lines are dropped beyond
 //! [`MAX_LINES`]) skips ahead with a marker. Memory is bounded by the logs, never by the number
 //! or the speed of the viewers; and if the server itself falls behind (it runs at the lowest
 //! priority), the presenter stops handing it lines until it has caught up, so the channel is
