@@ -5,14 +5,16 @@
 //! The presenter never waits on the web side, not even for a lock. Its loop
 //! [`Publisher::publish`]es after each batch of messages: it turns what changed into JSON, sends
 //! it down a channel and wakes the server once ([`Hub::distribute`], a task on the server's own
-//! thread). That task applies the changes to the logs and wakes every viewer's task at most every
-//! [`COALESCE`]; each viewer keeps its own [`Cursor`] and takes what it has not sent yet as one
-//! batch ([`Hub::frames`]): the speaker's slide first, then any other run it has not had whole.
-//! A late joiner gets the runs from their start, a slow one catches up in batches, and one that falls behind a whole log (the oldest lines are dropped beyond
-//! [`MAX_LINES`]) skips ahead with a marker. Memory is bounded by the logs, never by the number
-//! or the speed of the viewers; and if the server itself falls behind (it runs at the lowest
-//! priority), the presenter stops handing it lines until it has caught up, so the channel is
-//! bounded too (the lines it missed meanwhile reach the viewers as a skip).
+//! thread). That task, [`COALESCE`] later (the speaker's own frame is drawn first), applies the
+//! changes to the logs and wakes every viewer's task, at most once per [`COALESCE`]. Each viewer
+//! keeps its own [`Cursor`] and takes what it has not sent yet as one batch ([`Hub::frames`]):
+//! the speaker's slide first, then any other run it has not had whole. A late joiner gets the
+//! runs from their start, a slow viewer catches up in batches, and one that falls behind a
+//! whole log (the oldest lines are dropped beyond [`MAX_LINES`]) skips ahead with a marker.
+//! Memory is bounded by the logs, never by the number or the speed of the viewers; and if the
+//! server itself falls behind (it runs at the lowest priority), the presenter stops handing it
+//! lines until it has caught up, so the channel is bounded too (the lines it missed meanwhile
+//! reach the viewers as a skip).
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -148,16 +150,20 @@ impl Hub {
         self.fanout.subscribe()
     }
 
-    /// The server's side of the channel: waits for the presenter's wake-up, applies everything
-    /// it sent, wakes the viewers, and then lets [`COALESCE`] pass before the next round.
-    /// Returns once the presenter has closed the hub (the viewers' streams then end).
+    /// The server's side of the channel: waits for the presenter's wake-up, lets [`COALESCE`]
+    /// pass, then applies everything sent meanwhile and wakes the viewers. Waiting first is what
+    /// keeps the web's work off the presenter's back: the frame that answered a key (the slide
+    /// change that woke us) reaches the speaker's terminal and is drawn there before two
+    /// hundred streams are written; the audience sees the slide 25 ms later, which no one can
+    /// tell over a network. Returns once the presenter has closed the hub (the viewers' streams
+    /// then end).
     pub async fn distribute(&self, updates: Updates) {
         loop {
             self.wake.notified().await;
+            tokio::time::sleep(COALESCE).await;
             if self.apply_updates(&updates) {
                 return;
             }
-            tokio::time::sleep(COALESCE).await;
         }
     }
 
