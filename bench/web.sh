@@ -15,8 +15,11 @@
 # shares the CPU between sessions first (autogroups), so a plain `nice` would only rank them
 # against the bench's own processes: they get a session of their own and that group's nice.
 #
+# REPEAT=N runs the whole set N times and pools the keys of each row (the machine's other work
+# comes and goes; one set of 20-40 keys per row is noisy).
+#
 #   bench/web.sh                 # release build
-#   VIEWERS=50 PAGES=20 RUNS=5 VIEWER_NICE=19 bench/web.sh
+#   VIEWERS=50 PAGES=20 RUNS=5 REPEAT=4 VIEWER_NICE=19 bench/web.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PROBE=${PROBE:-../shared/tools/tty_probe.py}
@@ -24,6 +27,7 @@ VIEWERS=${VIEWERS:-200}
 PAGES=${PAGES:-20}
 RUNS=${RUNS:-10}
 VIEWER_NICE=${VIEWER_NICE:-0}
+REPEAT=${REPEAT:-1}
 PROFILE=${PROFILE:-release}
 [ -f "$PROBE" ] || { echo "bench: $PROBE not found (set PROBE=path/to/tty_probe.py)"; exit 2; }
 PYPROBE=${PYPROBE:-/tmp/probe-py}
@@ -54,66 +58,76 @@ runs="send:3 Enter;wait_for:10_001;"
 for _ in $(seq "$RUNS"); do
   runs+="send:r;wait_gone:✔ done;wait_for/60:✔ done;send:Right;wait_for:After the flood;send:Left;wait_for:3 / 4;sleep:2;"
 done
-# Median and 90th percentile (ms) of the key → slide waits of the steps named in $2 (a|b).
+# Median and 90th percentile (ms) of the key → slide waits of the steps named in $1 (a|b), in
+# the probe's JSON files $2...
 stats() { python3 -c "
 import json, re, statistics, sys
-d = json.load(open(sys.argv[1]))
-steps = d['steps']
-xs = [s['since_send_s'] * 1000 for s in steps
-      if re.fullmatch('wait_for:(' + sys.argv[2] + ')', s.get('step', '')) and s.get('ok')]
+xs = []
+for f in sys.argv[2:]:
+    try:
+        steps = json.load(open(f))['steps']
+    except (OSError, ValueError):
+        continue
+    xs += [s['since_send_s'] * 1000 for s in steps
+           if re.fullmatch('wait_for:(' + sys.argv[1] + ')', s.get('step', '')) and s.get('ok')]
+    bad = [s['step'] for s in steps if s.get('ok') is False]
+    if bad: print(f, 'failed steps:', bad, file=sys.stderr)
 xs.sort()
-bad = [s['step'] for s in steps if s.get('ok') is False]
-if bad: print('failed steps:', bad, file=sys.stderr)
 if not xs: print('- - 0')
 else: print('%6.1f %6.1f %4d' % (statistics.median(xs), xs[max(0, int(len(xs) * 0.9) - 1)], len(xs)))" "$@"; }
 PAGED="Web bench one|Web bench two"
 AFTER="After the flood|3 / 4"
 
 out=$(mktemp -d)
+for r in $(seq "$REPEAT"); do
+  probe --json "$out/plain.$r.json" --timeout 30 --script "${start}${paging}${runs}send:q;expect_exit:5" -- $BIN --trust $DECK >/dev/null || true
+  port=$(free_port)
+  probe --json "$out/idle.$r.json" --timeout 30 --script "${start}${paging}send:q;expect_exit:5" -- $BIN --trust --share 127.0.0.1:$port $DECK >/dev/null || true
+  # With viewers: they connect while the presenter starts; the script waits for all of them,
+  # pages, then runs the flood RUNS times, paging at once after each (the viewers are still
+  # receiving it).
+  port=$(free_port)
+  if [ "$VIEWER_NICE" = 0 ]; then
+    $VIEW 127.0.0.1:$port "$VIEWERS" 3 10000 "$RUNS" > "$out/viewers.$r.txt" &
+    viewers=$!
+  else
+    setsid nice -n "$VIEWER_NICE" $VIEW 127.0.0.1:$port "$VIEWERS" 3 10000 "$RUNS" > "$out/viewers.$r.txt" &
+    viewers=$!
+    [ -w /proc/$viewers/autogroup ] && echo "$VIEWER_NICE" > /proc/$viewers/autogroup || true
+  fi
+  probe --json "$out/busy.$r.json" --timeout 60 --script "wait_for/30:trio 0.;wait_for/60:$VIEWERS watching;wait_stable:0.3;${paging}${runs}send:q;expect_exit:5" -- $BIN --trust --share 127.0.0.1:$port $DECK >/dev/null || true
+  wait $viewers || true
+done
+
 row() { printf '%-58s %7s %7s %5s\n' "$@"; }
 row "key → next slide (ms)" median p90 keys
 row "---------------------" ------ --- ----
-
-probe --json "$out/plain.json" --timeout 30 --script "${start}${paging}${runs}send:q;expect_exit:5" -- $BIN --trust $DECK >/dev/null || true
-read -r m p k < <(stats "$out/plain.json" "$PAGED")
+read -r m p k < <(stats "$PAGED" "$out"/plain.*.json)
 row "no --share, paging" "$m" "$p" "$k"
-read -r m p k < <(stats "$out/plain.json" "$AFTER")
+read -r m p k < <(stats "$AFTER" "$out"/plain.*.json)
 row "no --share, right after each 10,000-line run" "$m" "$p" "$k"
-
-port=$(free_port)
-probe --json "$out/idle.json" --timeout 30 --script "${start}${paging}send:q;expect_exit:5" -- $BIN --trust --share 127.0.0.1:$port $DECK >/dev/null || true
-read -r m p k < <(stats "$out/idle.json" "$PAGED")
+read -r m p k < <(stats "$PAGED" "$out"/idle.*.json)
 row "--share, nobody watching, paging" "$m" "$p" "$k"
-
-# With viewers: they connect while the presenter starts; the script waits for all of them,
-# pages, then runs the flood RUNS times, paging at once after each (the viewers are still
-# receiving it).
-port=$(free_port)
-if [ "$VIEWER_NICE" = 0 ]; then
-  $VIEW 127.0.0.1:$port "$VIEWERS" 3 10000 "$RUNS" > "$out/viewers.txt" &
-  viewers=$!
-else
-  setsid nice -n "$VIEWER_NICE" $VIEW 127.0.0.1:$port "$VIEWERS" 3 10000 "$RUNS" > "$out/viewers.txt" &
-  viewers=$!
-  [ -w /proc/$viewers/autogroup ] && echo "$VIEWER_NICE" > /proc/$viewers/autogroup || true
-fi
-probe --json "$out/busy.json" --timeout 60 --script "wait_for/30:trio 0.;wait_for/60:$VIEWERS watching;wait_stable:0.3;${paging}${runs}send:q;expect_exit:5" -- $BIN --trust --share 127.0.0.1:$port $DECK >/dev/null || true
-wait $viewers || true
-read -r m p k < <(stats "$out/busy.json" "$PAGED")
+read -r m p k < <(stats "$PAGED" "$out"/busy.*.json)
 row "--share, $VIEWERS viewers connected (idle), paging" "$m" "$p" "$k"
-read -r m p k < <(stats "$out/busy.json" "$AFTER")
+read -r m p k < <(stats "$AFTER" "$out"/busy.*.json)
 row "--share, $VIEWERS viewers receiving a 10,000-line run" "$m" "$p" "$k"
 echo
-echo "viewers (nice $VIEWER_NICE): $(cat "$out/viewers.txt")"
-if grep -q "complete_in_order=$VIEWERS " "$out/viewers.txt"; then
-  echo "all $VIEWERS viewers got all 10,000 lines of all $RUNS runs in order: yes"
+for r in $(seq "$REPEAT"); do
+  echo "viewers (nice $VIEWER_NICE), set $r: $(cat "$out/viewers.$r.txt")"
+done
+if [ "$(grep -c "complete_in_order=$VIEWERS " "$out"/viewers.*.txt | awk -F: '{s += $2} END {print s}')" = "$REPEAT" ]; then
+  echo "all $VIEWERS viewers got all 10,000 lines of all $RUNS runs in order, in every set: yes"
 else
-  echo "all $VIEWERS viewers got all 10,000 lines of all $RUNS runs in order: NO"
+  echo "all $VIEWERS viewers got all 10,000 lines of all $RUNS runs in order, in every set: NO"
 fi
 python3 -c "
 import json, statistics, sys
-for name in sys.argv[1:]:
-    d = json.load(open(name))
-    s = [x['since_send_s'] * 1000 for x in d['steps'] if x.get('step', '').startswith('wait_for/60:✔ done') and x.get('ok')]
-    if s: print('%s: r to the run done on the presenter\'s screen, median %.0f ms' % (name.split('/')[-1][:-5], statistics.median(s)))" "$out/plain.json" "$out/busy.json"
+for kind in ('plain', 'busy'):
+    s = []
+    for f in sys.argv[1:]:
+        if f.split('/')[-1].startswith(kind + '.'):
+            d = json.load(open(f))
+            s += [x['since_send_s'] * 1000 for x in d['steps'] if x.get('step', '').startswith('wait_for/60:✔ done') and x.get('ok')]
+    if s: print('%s: r to the run done on the presenter\'s screen, median %.0f ms' % (kind, statistics.median(s)))" "$out"/*.json
 rm -rf "$out"
