@@ -415,7 +415,7 @@ fn live_view_follows_the_speaker_and_streams_runs_to_late_joiners_too() {
     let addr = host_port(&url);
     let (code, page) = get(&addr, "GET", "/");
     assert_eq!(code, 200);
-    assert!(page.contains("data-events=\"/events\"") && page.contains("open_nursery"));
+    assert!(page.contains("data-events=\"/events?v=0\"") && page.contains("open_nursery"));
     let rx = sse(&addr, "/events");
     let mut seen = Vec::new();
     wait_event(&rx, "slide", |v| v["n"] == 11, &mut seen);
@@ -561,4 +561,250 @@ fn a_room_opening_the_url_at_once_is_served_whole() {
     drop(streams);
     pty.send(b"q");
     pty.wait_exit(T);
+}
+
+/// A viewer that opens the stream and never reads: a socket with a tiny receive buffer (set
+/// before connecting, so the window it offers stays small).
+fn stalled_viewer(addr: &str) -> TcpStream {
+    use std::os::fd::FromRawFd;
+    let sa: std::net::SocketAddrV4 = addr.parse().unwrap();
+    // SAFETY: a fresh socket we own, options of the right size, a sockaddr_in built here.
+    let mut stream = unsafe {
+        let fd = libc::socket(libc::AF_INET, libc::SOCK_STREAM, 0);
+        assert!(fd >= 0);
+        let size: libc::c_int = 4096;
+        libc::setsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_RCVBUF,
+            (&size as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        );
+        let sin = libc::sockaddr_in {
+            sin_family: libc::AF_INET as libc::sa_family_t,
+            sin_port: sa.port().to_be(),
+            sin_addr: libc::in_addr {
+                s_addr: u32::from(*sa.ip()).to_be(),
+            },
+            sin_zero: [0; 8],
+        };
+        let rc = libc::connect(
+            fd,
+            (&sin as *const libc::sockaddr_in).cast(),
+            std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t,
+        );
+        assert_eq!(rc, 0, "connect to the share");
+        TcpStream::from_raw_fd(fd)
+    };
+    write!(stream, "GET /events HTTP/1.1\r\nHost: {addr}\r\n\r\n").unwrap();
+    stream
+}
+
+#[test]
+fn a_stalled_viewer_is_dropped_while_the_others_get_every_line() {
+    // 8,000 lines of 300 characters (2.4 MB of events): far more than a stalled viewer's
+    // buffers hold, fewer than a run's log keeps (so a viewer that reads misses none).
+    const LINES: usize = 8_000;
+    let dir = tempfile::tempdir().unwrap();
+    let deck = dir.path().join("flood.md");
+    std::fs::write(
+        &deck,
+        format!(
+            "# Flood\n\n```exec\nfor i in range(1, {}):\n    print(f\"line {{i:05}} \" + \"x\" * 289)\n```\n",
+            LINES + 1
+        ),
+    )
+    .unwrap();
+    let mut pty = Pty::spawn_env(
+        &["--trust", "--share", "127.0.0.1:0", deck.to_str().unwrap()],
+        160,
+        30,
+        // The server's internal knob: a stalled stream is dropped after 1 s, not 10.
+        &[("TRIO_PRESENT_SHARE_SEND_TIMEOUT_MS", "1000")],
+    );
+    pty.wait_for("⇄ http://", T);
+    pty.wait_for("trio 0.", Duration::from_secs(60));
+    let screen = pty.contents();
+    let at = screen.find("⇄ http://").unwrap() + "⇄ ".len();
+    let url: String = screen[at..]
+        .chars()
+        .take_while(|c| !c.is_whitespace())
+        .collect();
+    let addr = host_port(&url);
+    let reader = sse(&addr, "/events");
+    let mut stalled = stalled_viewer(&addr);
+    pty.wait_for("2 watching", T);
+    pty.send(b"r");
+    // The viewer that reads gets every line, in order, then the end.
+    let mut seen = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let mut next = 1;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let (_, name, data) = reader
+            .recv_timeout(left)
+            .unwrap_or_else(|_| panic!("the reading viewer stopped at line {next}"));
+        let v: serde_json::Value = serde_json::from_str(&data).unwrap();
+        match name.as_str() {
+            "skip" => panic!("the reading viewer skipped lines: {v}"),
+            "lines" => {
+                for l in v["lines"].as_array().unwrap() {
+                    let text = l[4].as_str().unwrap();
+                    if let Some(n) = text.strip_prefix("line ") {
+                        assert_eq!(n[..5].parse::<usize>().unwrap(), next, "out of order");
+                        next += 1;
+                    }
+                }
+            }
+            "end" => break,
+            _ => seen.push(name),
+        }
+    }
+    assert_eq!(next, LINES + 1, "lines missing");
+    // The stalled one is dropped once its stream has stayed full for the timeout...
+    pty.wait_for("1 watching", T);
+    // ...and its connection is closed: what the buffers held, then the end of the stream.
+    stalled.set_read_timeout(Some(T)).unwrap();
+    let mut got = 0;
+    let mut buf = vec![0u8; 64 * 1024];
+    let deadline = Instant::now() + T;
+    loop {
+        assert!(
+            Instant::now() < deadline,
+            "the stalled viewer's stream never closed"
+        );
+        match stalled.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => got += n,
+        }
+    }
+    assert!(
+        got < LINES * 300,
+        "the stalled viewer was not stalled: it got all {got} bytes"
+    );
+    // The presenter's memory stayed bounded: the run's log (2.4 MB of lines, twice: the
+    // presenter's scrollback and the viewers' JSON) on top of its usual size, nothing per
+    // viewer stream.
+    let peak = common::status_kb(pty.child.id(), "VmHWM").unwrap_or(0);
+    eprintln!("presenter peak RSS {peak} kB; the stalled viewer got {got} bytes before its end");
+    assert!(peak < 100_000, "presenter peak RSS {peak} kB");
+    pty.send(b"q");
+    pty.wait_exit(T);
+}
+
+#[test]
+fn a_changed_deck_reloads_the_viewers_pages() {
+    let dir = tempfile::tempdir().unwrap();
+    let deck = dir.path().join("talk.md");
+    std::fs::write(&deck, "# First version\n\n====\n\n# Two\n").unwrap();
+    let mut pty = Pty::spawn(
+        &[
+            "--no-exec",
+            "--share",
+            "127.0.0.1:0",
+            deck.to_str().unwrap(),
+        ],
+        160,
+        30,
+    );
+    pty.wait_for("⇄ http://", T);
+    let screen = pty.contents();
+    let at = screen.find("⇄ http://").unwrap() + "⇄ ".len();
+    let url: String = screen[at..]
+        .chars()
+        .take_while(|c| !c.is_whitespace())
+        .collect();
+    let addr = host_port(&url);
+    let (_, page) = get(&addr, "GET", "/");
+    assert!(page.contains("First version") && page.contains("data-events=\"/events?v=0\""));
+    let rx = sse(&addr, "/events?v=0");
+    let mut seen = Vec::new();
+    wait_event(&rx, "slide", |v| v["n"] == 1, &mut seen);
+    std::fs::write(&deck, "# Second version\n\n====\n\n# Two\n").unwrap();
+    pty.wait_for("Second version", T);
+    // The viewer is told to load the page again, and the page is the new deck's.
+    wait_event(&rx, "reload", |_| true, &mut seen);
+    let (_, page) = get(&addr, "GET", "/");
+    assert!(page.contains("Second version") && page.contains("/events?v=1"));
+    // A page loaded just before the change and connecting after it is told at once.
+    let late = sse(&addr, "/events?v=0");
+    wait_event(&late, "reload", |_| true, &mut Vec::new());
+    pty.send(b"q");
+    pty.wait_exit(T);
+}
+
+/// The local ports of the connections open to `port` on loopback (from /proc/net/tcp), i.e.
+/// the clients of the share: an event stream that reconnects shows up as a new port.
+fn clients_of(port: u16) -> Vec<u16> {
+    let table = std::fs::read_to_string("/proc/net/tcp").unwrap();
+    let mut ports: Vec<u16> = table
+        .lines()
+        .skip(1)
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            let (local, remote, state) = (f.get(1)?, f.get(2)?, f.get(3)?);
+            let rport = u16::from_str_radix(remote.rsplit(':').next()?, 16).ok()?;
+            // 01: established.
+            (rport == port && *state == "01")
+                .then(|| u16::from_str_radix(local.rsplit(':').next()?, 16).ok())
+                .flatten()
+        })
+        .collect();
+    ports.sort_unstable();
+    ports
+}
+
+#[test]
+fn browser_live_page_loads_the_changed_deck() {
+    let Some(chrome) = chromium() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let deck = dir.path().join("talk.md");
+    std::fs::write(&deck, "# First version\n\n====\n\n# Two\n").unwrap();
+    let mut pty = Pty::spawn(
+        &[
+            "--no-exec",
+            "--share",
+            "127.0.0.1:0",
+            deck.to_str().unwrap(),
+        ],
+        160,
+        30,
+    );
+    pty.wait_for("⇄ http://", T);
+    let screen = pty.contents();
+    let at = screen.find("⇄ http://").unwrap() + "⇄ ".len();
+    let url: String = screen[at..]
+        .chars()
+        .take_while(|c| !c.is_whitespace())
+        .collect();
+    let port: u16 = host_port(&url).rsplit(':').next().unwrap().parse().unwrap();
+    let browser = std::thread::spawn(move || {
+        browse(&chrome, &url, &["--virtual-time-budget=3000", "--dump-dom"])
+    });
+    pty.wait_for("1 watching", Duration::from_secs(60));
+    let before = clients_of(port);
+    assert_eq!(before.len(), 1, "{before:?}");
+    std::fs::write(&deck, "# Second version\n\n====\n\n# Two\n").unwrap();
+    pty.wait_for("Second version", T);
+    // The page reloads: its stream closes and the new page's opens (a connection from another
+    // port; the viewer count may not even blink).
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let now = clients_of(port);
+        if now.len() == 1 && now != before {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the page did not reconnect: {now:?}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    pty.send(b"q");
+    pty.wait_exit(T);
+    let dom = browser.join().unwrap();
+    assert!(
+        dom.contains("Second version") && !dom.contains("First version"),
+        "the live page did not load the changed deck"
+    );
 }

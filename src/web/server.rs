@@ -1,25 +1,43 @@
-//! The `--share` web server: serves the live page and its event stream (server-sent events)
-//! on threads of its own. It is read-only by construction: it answers `GET`/`HEAD` of two
-//! paths and nothing else, one request per connection, and has no way to reach the presenter's
-//! channel; what it shows comes from the [`Hub`]. On loopback it is open; on any other address
-//! every request must carry the session's random token (`?token=`), else `403` with no content.
+//! The `--share` web server: serves the live page and its event stream (server-sent events).
 //!
-//! Why not an HTTP crate: tiny_http 0.12 (tried first) serves connections from a task pool
-//! that queues a new connection whenever one pool thread is idle, and an event stream holds its
-//! thread for as long as the viewer watches, so in a burst of viewers (a room opening the URL
-//! at once) queued ones were never served. Two GET routes, no bodies, no keep-alive need little
-//! HTTP: here each connection gets its own thread (small stack), a read timeout for its request
-//! head (8 KB at most) and a send timeout, so a viewer that stops reading is dropped after
-//! [`SEND_TIMEOUT`] instead of holding a thread forever; at most [`MAX_VIEWERS`] streams and
-//! [`MAX_CONNECTIONS`] connections are open at once.
+//! HTTP is hyper's (HTTP/1.1, one request per connection) on a tokio current-thread runtime
+//! that runs on **one** thread of its own, at the lowest priority: every connection and every
+//! viewer's stream is a task there, so two hundred viewers cost one thread, not two hundred,
+//! and when the presenter (its key handling, its terminal) wants the CPU it gets it first.
+//!
+//! It is read-only by construction: it answers `GET`/`HEAD` of two paths and nothing else
+//! (`405`/`404`), and has no way to reach the presenter's channel; what it shows comes from the
+//! [`Hub`]. On loopback it is open; on any other address every request must carry the
+//! session's random token (`?token=`), else `403` with no content.
+//!
+//! Limits, so that no client can hold more than its share: a request head must arrive within
+//! [`READ_TIMEOUT`] and fit in [`MAX_REQUEST`] bytes; a page or error response must be sent
+//! within [`RESPONSE_TIMEOUT`]; a viewer whose stream stops draining is dropped after the send
+//! timeout ([`SEND_TIMEOUT`]); at most [`MAX_VIEWERS`] streams and [`MAX_CONNECTIONS`]
+//! connections are open at once. What a viewer holds in memory is bounded (one batch waiting
+//! for hyper, hyper's write buffer, the socket's), whatever it does.
+//!
+//! (A first version used tiny_http, whose task pool left viewers of a burst unserved while
+//! earlier streams held its threads; a second gave each connection a thread of its own, and
+//! two hundred threads waking on each slide change cost the presenter a few milliseconds per key
+//! on two cores.)
 
-use std::io::{Read, Write};
-use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream, ToSocketAddrs, UdpSocket};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::convert::Infallible;
+use std::net::{IpAddr, SocketAddr, TcpListener, ToSocketAddrs, UdpSocket};
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
-use super::hub::{Cursor, Hub, Publisher};
+use http_body_util::{combinators::BoxBody, BodyExt, Full};
+use hyper::body::{Body, Bytes, Frame, Incoming};
+use hyper::header::{HeaderValue, CACHE_CONTROL, CONTENT_TYPE};
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::sync::{mpsc, Notify};
+
+use super::hub::{self, Cursor, Hub, Publisher, Updates};
 use super::page::{self, PageOptions};
 use crate::app::App;
 use crate::deck::Deck;
@@ -29,26 +47,39 @@ use crate::theme::Theme;
 pub const DEFAULT_ADDR: &str = "127.0.0.1:8080";
 /// Event streams open at once; more get 503.
 pub const MAX_VIEWERS: usize = 1000;
-/// How long one write to a viewer may block before the viewer is dropped.
+/// How long a viewer's stream may stay full (nothing drained) before the viewer is dropped.
 pub const SEND_TIMEOUT: Duration = Duration::from_secs(10);
+/// Tests shorten [`SEND_TIMEOUT`] with this (milliseconds); not a user option.
+const SEND_TIMEOUT_ENV: &str = "TRIO_PRESENT_SHARE_SEND_TIMEOUT_MS";
 /// Connections open at once (viewers and page loads); more are closed at once.
 pub const MAX_CONNECTIONS: usize = MAX_VIEWERS + 64;
-/// How long a client may take to send its request.
+/// How long a client may take to send its request head.
 const READ_TIMEOUT: Duration = Duration::from_secs(5);
-/// Largest request head read.
+/// How long a page (or an error) may take to reach its client, head read included.
+const RESPONSE_TIMEOUT: Duration = Duration::from_secs(30);
+/// Largest request head read (hyper's smallest buffer; more gets 431).
 const MAX_REQUEST: usize = 8 * 1024;
+/// The kernel's send buffer of a connection (it doubles it for its own bookkeeping). Fixed
+/// rather than grown by the kernel up to megabytes per socket, so what a stalled viewer holds in
+/// the kernel is bounded too, and a stall fills it (and is noticed) soon. Ample for text on
+/// any network a talk is given on.
+const SEND_BUFFER: libc::c_int = 128 * 1024;
 /// A comment line keeps idle streams (and proxies) alive.
 const KEEPALIVE: Duration = Duration::from_secs(15);
-/// A viewer sends at most this often, so a flood costs a few writes a second per viewer, not
-/// one per line.
-const COALESCE: Duration = Duration::from_millis(25);
 
 /// A running share: what the presenter publishes into, and the URL to tell the audience.
 pub struct Share {
     pub url: String,
-    hub: Arc<Hub>,
     publisher: Publisher,
     viewers: Arc<AtomicUsize>,
+    /// What the page is built of: a reloaded deck gets a new page (see [`Share::publish`]).
+    deck: Deck,
+    /// Where the deck's slides lived when last looked at: a reload replaces them, so a change
+    /// of address is the cheap sign to compare the decks.
+    slides_at: usize,
+    theme: Theme,
+    query: String,
+    page_version: u64,
 }
 
 impl Share {
@@ -65,15 +96,33 @@ impl Share {
         }
     }
 
-    /// Called by the presenter's loop after each frame; never blocks on a viewer.
+    /// Called by the presenter's loop after each frame; never blocks on the web side. When the
+    /// deck was reloaded, a new page is built on a thread of its own and the viewers' pages then
+    /// load it.
     pub fn publish(&mut self, app: &App) {
         self.publisher.publish(app);
+        if app.deck.slides.as_ptr() as usize != self.slides_at {
+            self.slides_at = app.deck.slides.as_ptr() as usize;
+            if app.deck != self.deck {
+                self.deck = app.deck.clone();
+                self.page_version += 1;
+                let (deck, theme, query) =
+                    (self.deck.clone(), self.theme.clone(), self.query.clone());
+                let (version, sink) = (self.page_version, self.publisher.pages());
+                let _ = std::thread::Builder::new()
+                    .name("share-page".into())
+                    .spawn(move || {
+                        lowest_priority();
+                        sink.send(version, build_page(&deck, &theme, &query, version));
+                    });
+            }
+        }
     }
 }
 
 impl Drop for Share {
     fn drop(&mut self) {
-        self.hub.close();
+        self.publisher.close();
     }
 }
 
@@ -105,72 +154,124 @@ pub fn start(spec: &str, deck: &Deck, theme: &Theme) -> Result<Share, String> {
     let local = listener
         .local_addr()
         .map_err(|e| format!("--share {spec}: {e}"))?;
+    listener
+        .set_nonblocking(true)
+        .map_err(|e| format!("--share {spec}: {e}"))?;
     let query = token
         .as_ref()
         .map(|t| format!("?token={t}"))
         .unwrap_or_default();
+    let (hub, publisher, updates) = hub::hub(theme.clone(), build_page(deck, theme, &query, 0));
+    let host = shown_host(local.ip());
+    let url = format!("http://{host}:{}/{query}", local.port());
+    let viewers = Arc::new(AtomicUsize::new(0));
+    let send_timeout = std::env::var(SEND_TIMEOUT_ENV)
+        .ok()
+        .and_then(|ms| ms.parse().ok())
+        .map_or(SEND_TIMEOUT, Duration::from_millis);
+    let ctx = Arc::new(Ctx {
+        hub,
+        token,
+        viewers: viewers.clone(),
+        send_timeout,
+    });
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_io()
+        .enable_time()
+        .build()
+        .map_err(|e| format!("--share: {e}"))?;
+    std::thread::Builder::new()
+        .name("share".into())
+        .spawn(move || {
+            lowest_priority();
+            runtime.block_on(serve(listener, ctx, updates));
+        })
+        .map_err(|e| format!("--share: {e}"))?;
+    Ok(Share {
+        url,
+        publisher,
+        viewers,
+        deck: deck.clone(),
+        slides_at: deck.slides.as_ptr() as usize,
+        theme: theme.clone(),
+        query,
+        page_version: 0,
+    })
+}
+
+/// The live page, version `version`: its event stream says which version it shows (`v=`), so
+/// that a page loaded just before a reload is told to load the new one.
+fn build_page(deck: &Deck, theme: &Theme, query: &str, version: u64) -> Bytes {
+    let events = match query {
+        "" => format!("/events?v={version}"),
+        q => format!("/events{q}&v={version}"),
+    };
     let html = page::build(
         deck,
         theme,
         &PageOptions {
-            events: Some(format!("/events{query}")),
+            events: Some(events),
             ..PageOptions::default()
         },
     );
-    let hub = Hub::new();
-    let host = shown_host(local.ip());
-    let url = format!("http://{host}:{}/{query}", local.port());
-    let viewers = Arc::new(AtomicUsize::new(0));
-    let ctx = Arc::new(Ctx {
-        hub: hub.clone(),
-        token,
-        page: html,
-        viewers: viewers.clone(),
-    });
-    std::thread::Builder::new()
-        .name("share-accept".into())
-        .spawn(move || accept(listener, ctx))
-        .map_err(|e| format!("--share: {e}"))?;
-    Ok(Share {
-        url,
-        publisher: Publisher::new(hub.clone(), theme.clone()),
-        hub,
-        viewers,
-    })
+    Bytes::from(html)
 }
 
-/// Accepts connections, one thread each (small stacks; a viewer's lives as long as it watches).
-fn accept(listener: TcpListener, ctx: Arc<Ctx>) {
-    let open = Arc::new(AtomicUsize::new(0));
-    for stream in listener.incoming() {
-        let Ok(stream) = stream else {
-            // Out of file descriptors or the like: breathe, do not spin.
-            std::thread::sleep(Duration::from_millis(50));
-            continue;
-        };
-        if open.load(Ordering::SeqCst) >= MAX_CONNECTIONS {
-            continue; // dropped: the OS closes it
-        }
-        open.fetch_add(1, Ordering::SeqCst);
-        let (ctx, open2) = (ctx.clone(), open.clone());
-        let spawned = std::thread::Builder::new()
-            .name("share-conn".into())
-            .stack_size(128 * 1024)
-            .spawn(move || {
-                connection(&ctx, stream);
-                open2.fetch_sub(1, Ordering::SeqCst);
-            });
-        if spawned.is_err() {
-            open.fetch_sub(1, Ordering::SeqCst);
-        }
+/// The server's thread yields to every other thread of the presenter: nice 19 (the kernel
+/// then gives it the CPU only when the presenter does not want it, and preempts it the moment
+/// the presenter wakes). Not SCHED_IDLE: on a machine busy with other work a SCHED_IDLE thread
+/// can wait for seconds, and viewers would see the slide change that late.
+fn lowest_priority() {
+    // SAFETY: gettid and setpriority on this thread only.
+    unsafe {
+        libc::setpriority(libc::PRIO_PROCESS, libc::gettid() as libc::id_t, 19);
     }
 }
 
 struct Ctx {
     hub: Arc<Hub>,
     token: Option<String>,
-    page: String,
     viewers: Arc<AtomicUsize>,
+    send_timeout: Duration,
+}
+
+/// Accepts connections (each a task) and runs the hub's distribution, until the process ends.
+async fn serve(listener: TcpListener, ctx: Arc<Ctx>, updates: Updates) {
+    let hub = ctx.hub.clone();
+    tokio::spawn(async move { hub.distribute(updates).await });
+    let listener = match tokio::net::TcpListener::from_std(listener) {
+        Ok(l) => l,
+        Err(_) => return,
+    };
+    let open = Arc::new(AtomicUsize::new(0));
+    loop {
+        let Ok((stream, _)) = listener.accept().await else {
+            // Out of file descriptors or the like: breathe, do not spin.
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            continue;
+        };
+        if open.load(Ordering::SeqCst) >= MAX_CONNECTIONS {
+            continue; // dropped: closed at once
+        }
+        let slot = Slot::take(&open);
+        tokio::spawn(connection(stream, ctx.clone(), slot));
+    }
+}
+
+/// One unit of a counter, given back when dropped (a connection, a viewer).
+struct Slot(Arc<AtomicUsize>);
+
+impl Slot {
+    fn take(counter: &Arc<AtomicUsize>) -> Slot {
+        counter.fetch_add(1, Ordering::SeqCst);
+        Slot(counter.clone())
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 /// 128 random bits from the OS, as hex.
@@ -218,117 +319,191 @@ fn same(a: &str, b: &str) -> bool {
             == 0
 }
 
-/// One connection: one request (at most [`MAX_REQUEST`] bytes of head, read within
-/// [`READ_TIMEOUT`]), one response, then the connection closes. Only `GET` and `HEAD` exist.
-fn connection(ctx: &Arc<Ctx>, mut stream: TcpStream) {
-    // Viewers yield the CPU to the presenter: on two cores, two hundred streams catching up on
-    // a flood must not delay the speaker's next slide.
-    // SAFETY: gettid and setpriority on this thread only.
-    unsafe {
-        libc::setpriority(libc::PRIO_PROCESS, libc::gettid() as libc::id_t, 15);
-    }
-    let _ = stream.set_read_timeout(Some(READ_TIMEOUT));
-    let _ = stream.set_write_timeout(Some(SEND_TIMEOUT));
+/// One connection: one request (its head within [`READ_TIMEOUT`], at most [`MAX_REQUEST`]
+/// bytes), one response, then the connection closes. It also ends when its viewer stalls
+/// (`kill`), or when a response that is not a stream is not through after
+/// [`RESPONSE_TIMEOUT`].
+async fn connection(stream: tokio::net::TcpStream, ctx: Arc<Ctx>, _slot: Slot) {
     let _ = stream.set_nodelay(true);
-    let mut head = Vec::new();
-    let mut buf = [0u8; 2048];
-    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
-        match stream.read(&mut buf) {
-            Ok(0) | Err(_) => return,
-            Ok(n) => head.extend_from_slice(&buf[..n]),
-        }
-        if head.len() > MAX_REQUEST {
-            return respond(&mut stream, 431, "text/plain", b"", true);
-        }
-    }
-    let head = String::from_utf8_lossy(&head);
-    let mut parts = head.lines().next().unwrap_or("").split_whitespace();
-    let (method, target) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
-    let (path, query) = target.split_once('?').unwrap_or((target, ""));
-    if let Some(token) = &ctx.token {
-        let given = query
-            .split('&')
-            .find_map(|kv| kv.strip_prefix("token="))
-            .unwrap_or("");
-        if !same(given, token) {
-            // No content, whatever the reason: nothing about the talk leaks to a refused request.
-            return respond(&mut stream, 403, "text/plain", b"", true);
-        }
-    }
-    let with_body = method == "GET";
-    if !with_body && method != "HEAD" {
-        return respond(&mut stream, 405, "text/plain", b"", true);
-    }
-    match path {
-        "/" | "/index.html" => respond(
-            &mut stream,
-            200,
-            "text/html; charset=utf-8",
-            ctx.page.as_bytes(),
-            with_body,
-        ),
-        "/events" if with_body => {
-            if ctx.viewers.fetch_add(1, Ordering::SeqCst) >= MAX_VIEWERS {
-                ctx.viewers.fetch_sub(1, Ordering::SeqCst);
-                return respond(&mut stream, 503, "text/plain", b"", true);
-            }
-            events(&ctx.hub, stream);
-            ctx.viewers.fetch_sub(1, Ordering::SeqCst);
-        }
-        _ => respond(&mut stream, 404, "text/plain", b"", true),
-    }
-}
-
-fn respond(stream: &mut TcpStream, code: u16, kind: &str, body: &[u8], with_body: bool) {
-    let reason = match code {
-        200 => "OK",
-        403 => "Forbidden",
-        404 => "Not Found",
-        405 => "Method Not Allowed",
-        431 => "Request Header Fields Too Large",
-        _ => "Service Unavailable",
+    set_send_buffer(&stream);
+    let kill = Arc::new(Notify::new());
+    let streaming = Arc::new(AtomicBool::new(false));
+    let service = {
+        let (kill, streaming) = (kill.clone(), streaming.clone());
+        hyper::service::service_fn(move |req: Request<Incoming>| {
+            let response = respond(&ctx, &req, &kill, &streaming);
+            async move { Ok::<_, Infallible>(response) }
+        })
     };
-    let head = format!(
-        "HTTP/1.1 {code} {reason}\r\nContent-Type: {kind}\r\nContent-Length: {}\r\n\
-         Cache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n\
-         Referrer-Policy: no-referrer\r\nConnection: close\r\n\r\n",
-        body.len()
-    );
-    let _ = stream.write_all(head.as_bytes());
-    if with_body {
-        let _ = stream.write_all(body);
+    let conn = hyper::server::conn::http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(READ_TIMEOUT)
+        .keep_alive(false)
+        .max_buf_size(MAX_REQUEST)
+        .serve_connection(TokioIo::new(stream), service);
+    let limit = tokio::time::sleep(RESPONSE_TIMEOUT);
+    tokio::pin!(conn, limit);
+    let mut limit_passed = false;
+    loop {
+        tokio::select! {
+            _ = &mut conn => return,
+            _ = kill.notified() => return,
+            _ = &mut limit, if !limit_passed => {
+                if !streaming.load(Ordering::SeqCst) {
+                    return;
+                }
+                limit_passed = true;
+            }
+        }
     }
-    let _ = stream.flush();
 }
 
-/// One viewer's event stream, until it goes away, stalls past the send timeout, or the
+fn set_send_buffer(stream: &tokio::net::TcpStream) {
+    use std::os::fd::AsRawFd;
+    // SAFETY: setsockopt on the stream's own fd, with a c_int option of the right size.
+    unsafe {
+        libc::setsockopt(
+            stream.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_SNDBUF,
+            (&SEND_BUFFER as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        );
+    }
+}
+
+type Reply = Response<BoxBody<Bytes, Infallible>>;
+
+/// The response to one request; an event stream starts its viewer's task.
+fn respond(
+    ctx: &Arc<Ctx>,
+    req: &Request<Incoming>,
+    kill: &Arc<Notify>,
+    streaming: &AtomicBool,
+) -> Reply {
+    let param = |name: &str| {
+        req.uri()
+            .query()
+            .unwrap_or("")
+            .split('&')
+            .find_map(|kv| kv.strip_prefix(name)?.strip_prefix('='))
+    };
+    if let Some(token) = &ctx.token {
+        if !same(param("token").unwrap_or(""), token) {
+            // No content, whatever the reason: nothing about the talk leaks to a refused request.
+            return plain(StatusCode::FORBIDDEN);
+        }
+    }
+    let get = req.method() == Method::GET;
+    if !get && req.method() != Method::HEAD {
+        return plain(StatusCode::METHOD_NOT_ALLOWED);
+    }
+    match req.uri().path() {
+        "/" | "/index.html" => reply(
+            StatusCode::OK,
+            "text/html; charset=utf-8",
+            Full::new(ctx.hub.page().1).boxed(),
+        ),
+        "/events" if get => {
+            let viewer = Slot::take(&ctx.viewers);
+            if ctx.viewers.load(Ordering::SeqCst) > MAX_VIEWERS {
+                return plain(StatusCode::SERVICE_UNAVAILABLE);
+            }
+            streaming.store(true, Ordering::SeqCst);
+            // One batch waits here while hyper writes the one before: that, hyper's buffer and
+            // the socket's are all a viewer can hold.
+            let (tx, rx) = mpsc::channel(1);
+            // Without a version (not our page), the viewer is taken to have the current one.
+            let page = param("v")
+                .and_then(|v| v.parse().ok())
+                .unwrap_or_else(|| ctx.hub.page().0);
+            tokio::spawn(feed(ctx.clone(), tx, kill.clone(), viewer, page));
+            let mut r = reply(
+                StatusCode::OK,
+                "text/event-stream; charset=utf-8",
+                EventStream(rx).boxed(),
+            );
+            r.headers_mut()
+                .insert("x-accel-buffering", HeaderValue::from_static("no"));
+            r
+        }
+        _ => plain(StatusCode::NOT_FOUND),
+    }
+}
+
+fn reply(code: StatusCode, kind: &'static str, body: BoxBody<Bytes, Infallible>) -> Reply {
+    let mut r = Response::new(body);
+    *r.status_mut() = code;
+    let h = r.headers_mut();
+    h.insert(CONTENT_TYPE, HeaderValue::from_static(kind));
+    h.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(
+        "x-content-type-options",
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
+    r
+}
+
+/// A status with an empty body.
+fn plain(code: StatusCode) -> Reply {
+    reply(code, "text/plain", Full::new(Bytes::new()).boxed())
+}
+
+/// A viewer's stream as hyper pulls it: the batches its [`feed`] task makes.
+struct EventStream(mpsc::Receiver<Bytes>);
+
+impl Body for EventStream {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        self.0.poll_recv(cx).map(|b| b.map(|b| Ok(Frame::data(b))))
+    }
+}
+
+/// One viewer: whatever it has not had yet, as one batch per wake-up, until it goes away, its
+/// stream stays full for the send timeout (then `kill` closes the connection), or the
 /// presenter quits.
-fn events(hub: &Hub, mut w: TcpStream) {
-    let head = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream; charset=utf-8\r\n\
-                Cache-Control: no-store\r\nX-Accel-Buffering: no\r\nConnection: close\r\n\r\n\
-                retry: 1000\n\n";
-    if w.write_all(head.as_bytes())
-        .and_then(|_| w.flush())
-        .is_err()
-    {
+async fn feed(ctx: Arc<Ctx>, tx: mpsc::Sender<Bytes>, kill: Arc<Notify>, _viewer: Slot, page: u64) {
+    let send = |data: Bytes| {
+        let (tx, kill, limit) = (&tx, &kill, ctx.send_timeout);
+        async move {
+            match tokio::time::timeout(limit, tx.send(data)).await {
+                Ok(sent) => sent.is_ok(),
+                Err(_) => {
+                    kill.notify_one();
+                    false
+                }
+            }
+        }
+    };
+    if !send(Bytes::from_static(b"retry: 1000\n\n")).await {
         return;
     }
-    let mut cursor = Cursor::default();
+    let mut changes = ctx.hub.subscribe();
+    let mut cursor = Cursor::new(page);
     loop {
-        let Some(frames) = hub.next_frames(&mut cursor, KEEPALIVE) else {
+        changes.borrow_and_update();
+        let Some(frames) = ctx.hub.frames(&mut cursor) else {
             return;
         };
-        let data = if frames.is_empty() {
-            ": keep-alive\n\n".to_string()
-        } else {
-            frames
-        };
-        if w.write_all(data.as_bytes())
-            .and_then(|_| w.flush())
-            .is_err()
-        {
+        if !frames.is_empty() && !send(Bytes::from(frames)).await {
             return;
         }
-        std::thread::sleep(COALESCE);
+        if cursor.caught_up() {
+            tokio::select! {
+                changed = changes.changed() => if changed.is_err() { return },
+                _ = tx.closed() => return,
+                _ = tokio::time::sleep(KEEPALIVE) => {
+                    if !send(Bytes::from_static(b": keep-alive\n\n")).await {
+                        return;
+                    }
+                }
+            }
+        }
     }
 }

@@ -199,6 +199,8 @@
     es.onopen = function () { live.textContent = '● live: following the speaker'; body.setAttribute('data-live', 'open'); };
     es.onerror = function () { live.textContent = '○ reconnecting…'; body.setAttribute('data-live', 'lost'); };
     es.addEventListener('slide', function (e) { show(data(e).n); });
+    // The speaker's deck file changed: load the page of the new deck.
+    es.addEventListener('reload', function () { es.close(); location.reload(); });
     es.addEventListener('run', function (e) {
       var d = data(e);
       var p = panel(d.slide);
