@@ -77,6 +77,15 @@ const PREPARE_AFTER: Duration = Duration::from_millis(150);
 /// then), and its frame is drawn at once instead of up to FRAME_INTERVAL later.
 const BURST_FRAMES: usize = 8;
 const BURST_WINDOW: Duration = Duration::from_millis(100);
+/// A run's first output lines are drawn as they come, whatever the frame budget: a demo
+/// starts with a burst of task events (each a frame) that must not hold its first print back.
+const EAGER_LINES: usize = 8;
+
+/// The run on screen (its interpreter) and how many output lines it has had.
+fn run_lines(app: &App) -> Option<(u64, usize)> {
+    app.current_output()
+        .map(|o| (o.child, o.lines.len() + o.dropped))
+}
 
 /// Presents `deck` until the speaker quits.
 pub fn present(deck: Deck, theme: Theme, mut opts: Options) -> anyhow::Result<()> {
@@ -115,6 +124,8 @@ pub fn present(deck: Deck, theme: Theme, mut opts: Options) -> anyhow::Result<()
     let mut last_frame = Instant::now();
     // Something changed since the last frame, which is not drawn yet.
     let mut frame_due = false;
+    // What the last frame showed of the run on screen (see EAGER_LINES).
+    let mut drawn_lines = None;
     // When the last few frames were drawn: output that comes sparsely is drawn at once, only a
     // stream of it is held to FRAME_INTERVAL.
     let mut recent = std::collections::VecDeque::<Instant>::new();
@@ -261,8 +272,17 @@ pub fn present(deck: Deck, theme: Theme, mut opts: Options) -> anyhow::Result<()
             recent.pop_front();
         }
         let sparse = recent.len() < BURST_FRAMES;
-        if answered_input || redraw || sparse || now - last_frame >= FRAME_INTERVAL {
+        let lines = run_lines(&app);
+        let early_line = match (lines, drawn_lines) {
+            (Some((run, n)), Some((drawn_run, drawn))) if run == drawn_run => {
+                n > drawn && drawn < EAGER_LINES
+            }
+            (Some((_, n)), _) => n > 0,
+            _ => false,
+        };
+        if answered_input || redraw || sparse || early_line || now - last_frame >= FRAME_INTERVAL {
             draw(&mut terminal, &app)?;
+            drawn_lines = lines;
             last_frame = Instant::now();
             recent.push_back(last_frame);
             frame_due = false;
