@@ -80,6 +80,8 @@ const BURST_WINDOW: Duration = Duration::from_millis(100);
 /// A run's first output lines are drawn as they come, whatever the frame budget: a demo
 /// starts with a burst of task events (each a frame) that must not hold its first print back.
 const EAGER_LINES: usize = 8;
+/// How soon the loop comes back for the web view's next slice of a run's lines.
+const SHARE_SLICE_GAP: Duration = Duration::from_millis(2);
 
 /// The run on screen (its interpreter) and how many output lines it has had.
 fn run_lines(app: &App) -> Option<(u64, usize)> {
@@ -126,6 +128,8 @@ pub fn present(deck: Deck, theme: Theme, mut opts: Options) -> anyhow::Result<()
     let mut frame_due = false;
     // What the last frame showed of the run on screen (see EAGER_LINES).
     let mut drawn_lines = None;
+    // The web view has lines left to take (it takes them in slices, see web::hub).
+    let mut share_pending = false;
     // When the last few frames were drawn: output that comes sparsely is drawn at once, only a
     // stream of it is held to FRAME_INTERVAL.
     let mut recent = std::collections::VecDeque::<Instant>::new();
@@ -216,6 +220,9 @@ pub fn present(deck: Deck, theme: Theme, mut opts: Options) -> anyhow::Result<()
         if frame_due {
             wait = wait.min(FRAME_INTERVAL.saturating_sub(last_frame.elapsed()));
         }
+        if share_pending {
+            wait = wait.min(SHARE_SLICE_GAP);
+        }
         if let Some(due) = exec.prepare_due() {
             wait = wait.min(due.saturating_duration_since(Instant::now()));
         }
@@ -294,7 +301,7 @@ pub fn present(deck: Deck, theme: Theme, mut opts: Options) -> anyhow::Result<()
             s.publish(&app);
         }
         if let Some(s) = share.as_mut() {
-            s.publish(&app);
+            share_pending = s.publish(&app);
             // The viewer count shows from the next frame on.
             let label = s.label();
             if app.share.as_ref() != Some(&label) {

@@ -37,6 +37,10 @@ use crate::theme::Theme;
 pub const MAX_LINES: usize = 2 * crate::app::output::SCROLLBACK;
 /// Lines sent to one viewer in one event (a late joiner's catch-up comes in a few).
 const BATCH_LINES: usize = 2_000;
+/// Output lines turned into JSON per [`Publisher::publish`]: a run's worth at once (after the
+/// server caught up, or at the end of a flood) would hold the presenter's loop for
+/// milliseconds; in slices, a key pressed meanwhile is answered between two of them.
+const PUBLISH_LINES: usize = 500;
 /// How often the task tree is re-drawn for the viewers while a run goes.
 const TREE_EVERY: Duration = Duration::from_millis(100);
 /// Viewers are woken at most this often, so a flood costs each a few batches a second, not a
@@ -393,10 +397,12 @@ pub enum Change {
 
 impl Publisher {
     /// Publishes the slide shown and the new output of its run. Called by the presenter's
-    /// loop after each batch of messages; costs the new lines' JSON, a channel send and one
+    /// loop after each batch of messages; costs the new lines' JSON (at most [`PUBLISH_LINES`]
+    /// of them: returns true when more are left for the next call), a channel send and one
     /// wake-up, and never waits.
-    pub fn publish(&mut self, app: &App) {
+    pub fn publish(&mut self, app: &App) -> bool {
         let mut changes = Vec::new();
+        let mut more = false;
         let slide = app.slide_number();
         if slide != self.slide {
             self.slide = slide;
@@ -409,12 +415,12 @@ impl Publisher {
             slides.extend(app.running.filter(|s| *s != slide));
             for s in slides {
                 if let Some(out) = app.outputs.get(&s) {
-                    self.gather(s, out, &mut changes);
+                    self.gather(s, out, &mut changes, &mut more);
                 }
             }
         }
         if changes.is_empty() {
-            return;
+            return more;
         }
         let lines: usize = changes
             .iter()
@@ -429,6 +435,7 @@ impl Publisher {
             self.hub.backlog.fetch_sub(lines, Ordering::SeqCst);
         }
         self.hub.wake.notify_one();
+        more
     }
 
     /// Ends every viewer's stream (the presenter quits).
@@ -451,6 +458,7 @@ impl Publisher {
         slide: usize,
         out: &crate::app::output::RunOutput,
         changes: &mut Vec<Change>,
+        more: &mut bool,
     ) {
         let theme = &self.theme;
         let fresh = self
@@ -491,13 +499,14 @@ impl Publisher {
             changes.push(Change::Gap(slide, (out.dropped - known.sent) as u64));
         }
         let mut g = known.sent.max(out.dropped);
-        while g < total {
+        while g < total && lines.len() < PUBLISH_LINES {
             let line = &out.lines[g - out.dropped];
             // A partial line may still grow: it goes when it is complete (or the run ends).
             if !line.complete && !over {
                 break;
             }
-            lines.push(runs::line_json(theme, out, line).to_string());
+            let row = runs::line_row(theme, out, line);
+            lines.push(serde_json::to_string(&row).unwrap_or_default());
             g += 1;
         }
         known.sent = g;
@@ -513,6 +522,10 @@ impl Publisher {
                 changes.push(Change::Tree(slide, data));
             }
         }
+        if g < total && (line_complete(out, g) || over) {
+            *more = true; // the rest on the next turn of the loop, keys first
+            return;
+        }
         if over {
             known.ended = true;
             let end = json!({
@@ -524,4 +537,9 @@ impl Publisher {
             changes.push(Change::End(slide, end.to_string()));
         }
     }
+}
+
+/// Whether output line `g` (counted since the run began) is complete.
+fn line_complete(out: &crate::app::output::RunOutput, g: usize) -> bool {
+    out.lines.get(g - out.dropped).is_some_and(|l| l.complete)
 }

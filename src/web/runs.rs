@@ -27,6 +27,16 @@ const TREE_EVERY: f64 = 0.1;
 /// `r`/`R` (raw stdout/stderr), `i` (info), `x` (error), `c` (a cancellation); `colour` is the
 /// index into the theme's task colours, or -1.
 pub fn line_json(theme: &Theme, out: &RunOutput, line: &OutLine) -> Value {
+    serde_json::to_value(line_row(theme, out, line)).unwrap_or(Value::Null)
+}
+
+/// [`line_json`] as a tuple that serialises straight to text (the live view makes one per
+/// line on the presenter's loop: no `Value` in between).
+pub fn line_row<'a>(
+    theme: &Theme,
+    out: &'a RunOutput,
+    line: &'a OutLine,
+) -> (f64, &'static str, i64, &'a str, &'a str) {
     let (kind, colour, tag) = match &line.source {
         Source::Task { task, stderr } => {
             let info = task.and_then(|id| out.tasks.get(&id));
@@ -36,27 +46,27 @@ pub fn line_json(theme: &Theme, out: &RunOutput, line: &OutLine) -> Value {
                 }
                 _ => -1,
             };
-            let name = info.map(|t| t.name.clone()).unwrap_or_default();
+            let name = info.map_or("", |t| t.name.as_str());
             (if *stderr { "e" } else { "o" }, colour, name)
         }
         Source::Raw { stderr } => (
             if *stderr { "R" } else { "r" },
             -1,
-            if *stderr { "stderr" } else { "stdout" }.to_string(),
+            if *stderr { "stderr" } else { "stdout" },
         ),
-        Source::Info => ("i", -1, "·".to_string()),
-        Source::Error => ("x", -1, "!".to_string()),
-        Source::Cancel => ("c", -1, "cancel".to_string()),
+        Source::Info => ("i", -1, "·"),
+        Source::Error => ("x", -1, "!"),
+        Source::Cancel => ("c", -1, "cancel"),
         // What the speaker typed into the demo: shown like a line the demo printed.
-        Source::Input => ("o", -1, "stdin".to_string()),
+        Source::Input => ("o", -1, "stdin"),
     };
-    json!([
+    (
         (line.t * 1000.0).round() / 1000.0,
         kind,
         colour,
         tag,
-        line.text
-    ])
+        line.text.as_str(),
+    )
 }
 
 /// The task tree as the presenter's panel draws it, as HTML (empty when the run has no tasks).

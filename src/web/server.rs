@@ -98,9 +98,9 @@ impl Share {
 
     /// Called by the presenter's loop after each frame; never blocks on the web side. When the
     /// deck was reloaded, a new page is built on a thread of its own and the viewers' pages then
-    /// load it.
-    pub fn publish(&mut self, app: &App) {
-        self.publisher.publish(app);
+    /// load it. Returns whether lines are left for the next call (they go in slices).
+    pub fn publish(&mut self, app: &App) -> bool {
+        let more = self.publisher.publish(app);
         if app.deck.slides.as_ptr() as usize != self.slides_at {
             self.slides_at = app.deck.slides.as_ptr() as usize;
             if app.deck != self.deck {
@@ -117,6 +117,7 @@ impl Share {
                     });
             }
         }
+        more
     }
 }
 
