@@ -116,7 +116,8 @@ echo
 for r in $(seq "$REPEAT"); do
   echo "viewers (nice $VIEWER_NICE), set $r: $(cat "$out/viewers.$r.txt")"
 done
-if [ "$(grep -c "complete_in_order=$VIEWERS " "$out"/viewers.*.txt | awk -F: '{s += $2} END {print s}')" = "$REPEAT" ]; then
+# (cat first: with one file, grep -c would not prefix its count with the file's name)
+if [ "$(cat "$out"/viewers.*.txt | grep -c "complete_in_order=$VIEWERS ")" = "$REPEAT" ]; then
   echo "all $VIEWERS viewers got all 10,000 lines of all $RUNS runs in order, in every set: yes"
 else
   echo "all $VIEWERS viewers got all 10,000 lines of all $RUNS runs in order, in every set: NO"
