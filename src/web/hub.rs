@@ -69,7 +69,14 @@ struct State {
     /// The page served at `/` and its version (0 at start, one more per reloaded deck).
     page: (u64, Bytes),
     closed: bool,
+    /// The last `lines` event built, with what it holds (slide, run id, from, to): viewers that
+    /// keep up ask for the same batch one after another, and two hundred of them share one.
+    batch: Option<Batch>,
 }
+
+/// A built `lines` event and what it holds: (slide, run id, first line, end), lines counted
+/// since the run began.
+type Batch = ((usize, u64, u64, u64), String);
 
 /// The state the viewers read; see the module doc. Only the server's thread locks it (the
 /// presenter sends changes down a channel), so the lock is never contended.
@@ -194,7 +201,8 @@ impl Hub {
     /// The server-sent events `cursor`'s viewer has not had yet (empty when there is nothing
     /// new), in batches of at most [`BATCH_LINES`] lines; `None` once the hub is closed.
     pub fn frames(&self, cursor: &mut Cursor) -> Option<String> {
-        let state = self.lock();
+        let mut guard = self.lock();
+        let state = &mut *guard;
         if state.closed {
             return None;
         }
@@ -216,7 +224,14 @@ impl Hub {
         let mut budget = BATCH_LINES;
         for slide in slides {
             let entry = cursor.runs.entry(slide).or_insert((0, 0, 0, false));
-            complete &= send_run(&mut out, slide, &state.runs[&slide], entry, &mut budget);
+            complete &= send_run(
+                &mut out,
+                slide,
+                &state.runs[&slide],
+                entry,
+                &mut budget,
+                &mut state.batch,
+            );
         }
         cursor.seq = if complete { Some(state.seq) } else { None };
         Some(out)
@@ -231,6 +246,7 @@ fn send_run(
     log: &RunLog,
     entry: &mut (u64, u64, u64, bool),
     budget: &mut usize,
+    batch: &mut Option<Batch>,
 ) -> bool {
     if entry.0 != log.id {
         *entry = (log.id, 0, 0, false);
@@ -248,15 +264,21 @@ fn send_run(
     let from = (entry.1 - log.first) as usize;
     let upto = log.lines.len().min(from + *budget);
     if upto > from {
-        let mut data = format!("{{\"slide\":{slide},\"id\":{},\"lines\":[", log.id);
-        for (i, line) in log.lines.range(from..upto).enumerate() {
-            if i > 0 {
-                data.push(',');
+        let key = (slide, log.id, entry.1, log.first + upto as u64);
+        if batch.as_ref().is_none_or(|(k, _)| *k != key) {
+            let mut data = format!("{{\"slide\":{slide},\"id\":{},\"lines\":[", log.id);
+            for (i, line) in log.lines.range(from..upto).enumerate() {
+                if i > 0 {
+                    data.push(',');
+                }
+                data.push_str(line);
             }
-            data.push_str(line);
+            data.push_str("]}");
+            *batch = Some((key, data));
         }
-        data.push_str("]}");
-        push_event(out, "lines", &data);
+        if let Some((_, data)) = batch.as_ref() {
+            push_event(out, "lines", data);
+        }
         entry.1 = log.first + upto as u64;
         *budget -= upto - from;
     }
