@@ -18,7 +18,12 @@ fn real_python() -> PathBuf {
         PythonOrigin::NotOnPath,
         "tests need python3 on PATH"
     );
-    choice.path
+    // As the resolver does: the interpreter itself (sys.executable), not a pyenv shim, whose
+    // `python -m pip install` rehashes the shims and fails when another install holds the lock.
+    match probe(&choice.path, None) {
+        Ok(p) if p.executable.is_absolute() && p.executable.is_file() => p.executable,
+        _ => choice.path,
+    }
 }
 
 fn no_tmp_left(cache: &Path) -> bool {
