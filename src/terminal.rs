@@ -27,7 +27,7 @@ pub struct Frames {
 
 /// While set, a flush of [`Frames`] keeps the bytes, so that a frame and its
 /// synchronized-update brackets leave together (see [`draw`]). One flag: a process has one
-/// terminal.
+/// terminal. (A static, not a field: ratatui-crossterm keeps `writer_mut` private.)
 static HOLD: AtomicBool = AtomicBool::new(false);
 
 impl Write for Frames {

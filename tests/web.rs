@@ -390,14 +390,19 @@ fn presenter(args: &[&str]) -> (Pty, String) {
     all.push(deck.to_str().unwrap());
     let data = common::rehearsed().to_str().unwrap();
     let pty = Pty::spawn_env(&all, 200, 40, &[("XDG_DATA_HOME", data)]);
+    let url = share_url(&pty);
+    (pty, url)
+}
+
+/// Waits for the share's URL in the presenter's status bar and reads it.
+fn share_url(pty: &Pty) -> String {
     pty.wait_for("⇄ http://", T);
     let screen = pty.contents();
     let at = screen.find("⇄ http://").unwrap() + "⇄ ".len();
-    let url: String = screen[at..]
+    screen[at..]
         .chars()
         .take_while(|c| !c.is_whitespace())
-        .collect();
-    (pty, url)
+        .collect()
 }
 
 fn host_port(url: &str) -> String {
@@ -622,14 +627,8 @@ fn a_stalled_viewer_is_dropped_while_the_others_get_every_line() {
         // The server's internal knob: a stalled stream is dropped after 1 s, not 10.
         &[("TRIO_PRESENT_SHARE_SEND_TIMEOUT_MS", "1000")],
     );
-    pty.wait_for("⇄ http://", T);
+    let url = share_url(&pty);
     pty.wait_for("trio 0.", Duration::from_secs(60));
-    let screen = pty.contents();
-    let at = screen.find("⇄ http://").unwrap() + "⇄ ".len();
-    let url: String = screen[at..]
-        .chars()
-        .take_while(|c| !c.is_whitespace())
-        .collect();
     let addr = host_port(&url);
     let reader = sse(&addr, "/events");
     let mut stalled = stalled_viewer(&addr);
@@ -692,12 +691,12 @@ fn a_stalled_viewer_is_dropped_while_the_others_get_every_line() {
     pty.wait_exit(T);
 }
 
-#[test]
-fn a_changed_deck_reloads_the_viewers_pages() {
-    let dir = tempfile::tempdir().unwrap();
-    let deck = dir.path().join("talk.md");
+/// The presenter sharing a deck whose first slide says "First version" (the tests then write
+/// a second), with the deck's path and the share's URL.
+fn sharing_a_two_version_deck(dir: &std::path::Path) -> (Pty, std::path::PathBuf, String) {
+    let deck = dir.join("talk.md");
     std::fs::write(&deck, "# First version\n\n====\n\n# Two\n").unwrap();
-    let mut pty = Pty::spawn(
+    let pty = Pty::spawn(
         &[
             "--no-exec",
             "--share",
@@ -707,13 +706,14 @@ fn a_changed_deck_reloads_the_viewers_pages() {
         160,
         30,
     );
-    pty.wait_for("⇄ http://", T);
-    let screen = pty.contents();
-    let at = screen.find("⇄ http://").unwrap() + "⇄ ".len();
-    let url: String = screen[at..]
-        .chars()
-        .take_while(|c| !c.is_whitespace())
-        .collect();
+    let url = share_url(&pty);
+    (pty, deck, url)
+}
+
+#[test]
+fn a_changed_deck_reloads_the_viewers_pages() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut pty, deck, url) = sharing_a_two_version_deck(dir.path());
     let addr = host_port(&url);
     let (_, page) = get(&addr, "GET", "/");
     assert!(page.contains("First version") && page.contains("data-events=\"/events?v=0\""));
@@ -758,25 +758,7 @@ fn clients_of(port: u16) -> Vec<u16> {
 fn browser_live_page_loads_the_changed_deck() {
     let Some(chrome) = chromium() else { return };
     let dir = tempfile::tempdir().unwrap();
-    let deck = dir.path().join("talk.md");
-    std::fs::write(&deck, "# First version\n\n====\n\n# Two\n").unwrap();
-    let mut pty = Pty::spawn(
-        &[
-            "--no-exec",
-            "--share",
-            "127.0.0.1:0",
-            deck.to_str().unwrap(),
-        ],
-        160,
-        30,
-    );
-    pty.wait_for("⇄ http://", T);
-    let screen = pty.contents();
-    let at = screen.find("⇄ http://").unwrap() + "⇄ ".len();
-    let url: String = screen[at..]
-        .chars()
-        .take_while(|c| !c.is_whitespace())
-        .collect();
+    let (mut pty, deck, url) = sharing_a_two_version_deck(dir.path());
     let port: u16 = host_port(&url).rsplit(':').next().unwrap().parse().unwrap();
     let browser = std::thread::spawn(move || {
         browse(&chrome, &url, &["--virtual-time-budget=3000", "--dump-dom"])

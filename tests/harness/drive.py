@@ -344,6 +344,16 @@ def check_stop(c, ev, at, name="stopped"):
     c.timing("stop took", end and 1000 * (end - at), 200)
 
 
+def events_within(h, quiet):
+    """The events that arrive until none came for ``quiet`` seconds (a prepared run: none)."""
+    got = []
+    try:
+        while True:
+            got.append(h._next(quiet))
+    except queue.Empty:
+        return got
+
+
 def scenario(h, c, slide_or_blocks, slide=99, timeout=20, actions=(), expose=False, verbose=False):
     if isinstance(slide_or_blocks, int):
         slide = slide_or_blocks
@@ -1015,12 +1025,7 @@ def selftest(python, pythonpath, verbose):
     blocks = adhoc("import os, time\nasync def main():\n    print('age %.2f pid %d' % (time.monotonic() - BORN, os.getpid()))\n",
                    setup=("import time\nBORN = time.monotonic()\nprint('set-up demo')\n",))
     h.send({"cmd": "prepare", "slide": 99, "blocks": blocks, "expose": False})
-    early = []
-    try:
-        while True:
-            early.append(h._next(0.8))
-    except queue.Empty:
-        pass
+    early = events_within(h, 0.8)
     c.check("no event before go", early == [], early)
     h.t_run = time.monotonic()
     h.send({"cmd": "go"})
@@ -1041,12 +1046,7 @@ def selftest(python, pythonpath, verbose):
     h.wait_ready()
     h.send({"cmd": "prepare", "slide": 99, "expose": False,
             "blocks": adhoc("print('never')\n", setup=("x = 1 / 0\n",))})
-    early = []
-    try:
-        while True:
-            early.append(h._next(0.5))
-    except queue.Empty:
-        pass
+    early = events_within(h, 0.5)
     c.check("held until go", early == [], early)
     h.t_run = time.monotonic()
     h.send({"cmd": "go"})
