@@ -96,10 +96,14 @@ impl Pool {
     pub fn set_interpreter(&mut self, result: Result<Arc<Interpreter>, String>) {
         match result {
             Ok(i) => {
-                // A verification replaced the remembered interpreter: its spare is stale.
+                // A verification replaced the remembered interpreter: its spare (prepared or
+                // not) is stale.
                 if self.interpreter.as_ref().is_some_and(|old| *old != i) {
                     if let Some(s) = self.spare.take() {
                         s.kill();
+                    }
+                    if let Some((_, p)) = self.prepared.take() {
+                        p.kill();
                     }
                 }
                 self.interpreter = Some(i);
