@@ -799,7 +799,7 @@ fn spawn_signals(post: Post, pause: Arc<crate::suspend::InputPause>) -> std::io:
         // A Ctrl-c typed in $EDITOR reaches us too (same terminal): it was for the editor.
         if signals
             .forever()
-            .any(|sig| !(sig == SIGINT && pause.is_paused()))
+            .any(|sig| !(sig == SIGINT && pause.for_the_editor()))
         {
             post.input(Msg::Terminate);
         }

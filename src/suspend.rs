@@ -6,7 +6,7 @@
 use std::io::Write;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Condvar, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use ratatui::crossterm::{cursor, execute, terminal};
 
@@ -23,12 +23,28 @@ pub struct InputPause {
     state: Mutex<(bool, bool)>,
     cv: Condvar,
     paused: AtomicBool,
+    /// When the presenter last took the terminal back (see [`InputPause::for_the_editor`]).
+    resumed_at: Mutex<Option<Instant>>,
 }
+
+/// A SIGINT this soon after the editor ended was still the editor's: the signal thread may
+/// read a signal sent during the edit only after the presenter took the terminal back.
+const SIGNAL_GRACE: Duration = Duration::from_secs(1);
 
 impl InputPause {
     /// Whether another program owns the terminal now.
     pub fn is_paused(&self) -> bool {
         self.paused.load(Ordering::SeqCst)
+    }
+
+    /// Whether a SIGINT read now was meant for the editor: one runs, or ended a moment ago.
+    pub fn for_the_editor(&self) -> bool {
+        self.is_paused()
+            || self
+                .resumed_at
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .is_some_and(|at| at.elapsed() < SIGNAL_GRACE)
     }
 
     /// Called by the input thread between reads: parks while paused.
@@ -55,6 +71,7 @@ impl InputPause {
     }
 
     fn resume(&self) {
+        *self.resumed_at.lock().unwrap_or_else(|e| e.into_inner()) = Some(Instant::now());
         let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
         st.0 = false;
         self.cv.notify_all();
