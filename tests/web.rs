@@ -790,3 +790,68 @@ fn browser_live_page_loads_the_changed_deck() {
         "the live page did not load the changed deck"
     );
 }
+
+#[test]
+fn an_edit_on_stage_reaches_the_viewers_pages_and_a_revert_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let deck = dir.path().join("talk.md");
+    let original = "# Edits\n\n```exec\nprint('first version')\n```\n";
+    std::fs::write(&deck, original).unwrap();
+    let mut pty = Pty::spawn_env(
+        &[
+            "--no-exec",
+            "--share",
+            "127.0.0.1:0",
+            deck.to_str().unwrap(),
+        ],
+        160,
+        30,
+        &[
+            ("EDITOR", "sed -i 's/first version/edited on stage/'"),
+            ("VISUAL", ""),
+        ],
+    );
+    let addr = host_port(&share_url(&pty));
+    let rx = sse(&addr, "/events?v=0");
+    let mut seen = Vec::new();
+    wait_event(&rx, "slide", |v| v["n"] == 1, &mut seen);
+    pty.send(b"E");
+    pty.wait_for("edited on stage", T);
+    // The scratch edit is what the room sees on the projector: the viewers get it too.
+    wait_event(&rx, "reload", |_| true, &mut seen);
+    let (_, page) = get(&addr, "GET", "/");
+    assert!(page.contains("edited on stage") && !page.contains("first version"));
+    assert_eq!(std::fs::read_to_string(&deck).unwrap(), original, "not written");
+    // Reverted: the page is the deck's again.
+    let rx = sse(&addr, "/events?v=1");
+    wait_event(&rx, "slide", |v| v["n"] == 1, &mut seen);
+    pty.send(b"u");
+    pty.wait_for("first version", T);
+    wait_event(&rx, "reload", |_| true, &mut seen);
+    let (_, page) = get(&addr, "GET", "/");
+    assert!(page.contains("first version") && page.contains("/events?v=2"));
+    pty.send(b"q");
+    pty.wait_exit(T);
+}
+
+#[test]
+fn a_closed_viewer_is_no_longer_counted() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut pty, _deck, url) = sharing_a_two_version_deck(dir.path());
+    let addr = host_port(&url);
+    let mut viewers: Vec<TcpStream> = (0..2)
+        .map(|_| {
+            let mut s = TcpStream::connect(&addr).unwrap();
+            write!(s, "GET /events HTTP/1.1\r\nHost: {addr}\r\n\r\n").unwrap();
+            s
+        })
+        .collect();
+    pty.wait_for("2 watching", T);
+    // A browser tab closed while nothing is being sent: its connection ends, no write fails.
+    drop(viewers.pop());
+    pty.wait_for("1 watching", T);
+    drop(viewers.pop());
+    pty.wait_gone("watching", T);
+    pty.send(b"q");
+    pty.wait_exit(T);
+}

@@ -95,6 +95,21 @@ pub fn shown_slide<'a>(
     Cow::Owned(shown)
 }
 
+/// The deck as shown: every edited slide with its edits in place (see [`shown_slide`]); what
+/// the audience's web page shows too.
+pub fn shown_deck<'a>(deck: &'a Deck, edits: &HashMap<BlockKey, String>) -> Cow<'a, Deck> {
+    if edits.is_empty() {
+        return Cow::Borrowed(deck);
+    }
+    let mut shown = deck.clone();
+    for index in 0..deck.slides.len() {
+        if let Cow::Owned(slide) = shown_slide(deck, edits, index) {
+            shown.slides[index] = slide;
+        }
+    }
+    Cow::Owned(shown)
+}
+
 /// Marks the picked block in a laid-out slide: a bar down its left edge and its `▶ exec`
 /// label reversed, the other exec labels dimmed. `ordinal` counts the slide's shown (exec)
 /// blocks; `rows` is the picked block's number of code lines.

@@ -22,6 +22,7 @@
 //! two hundred threads waking on each slide change cost the presenter a few milliseconds per key
 //! on two cores.)
 
+use std::collections::HashMap;
 use std::convert::Infallible;
 use std::net::{IpAddr, SocketAddr, TcpListener, ToSocketAddrs, UdpSocket};
 use std::pin::Pin;
@@ -39,6 +40,7 @@ use tokio::sync::{mpsc, Notify};
 
 use super::hub::{self, Cursor, Hub, Publisher, Updates};
 use super::page::{self, PageOptions};
+use crate::app::edit::{shown_deck, BlockKey};
 use crate::app::App;
 use crate::deck::Deck;
 use crate::theme::Theme;
@@ -72,8 +74,11 @@ pub struct Share {
     pub url: String,
     publisher: Publisher,
     viewers: Arc<AtomicUsize>,
-    /// What the page is built of: a reloaded deck gets a new page (see [`Share::publish`]).
+    /// What the page is built of, the speaker's unsaved edits in place: a reloaded deck or an
+    /// edit gets a new page (see [`Share::publish`]).
     deck: Deck,
+    /// The edits the page was last built with.
+    edits: HashMap<BlockKey, String>,
     /// Where the deck's slides lived when last looked at: a reload replaces them, so a change
     /// of address is the cheap sign to compare the decks.
     slides_at: usize,
@@ -97,14 +102,17 @@ impl Share {
     }
 
     /// Called by the presenter's loop after each frame; never blocks on the web side. When the
-    /// deck was reloaded, a new page is built on a thread of its own and the viewers' pages then
-    /// load it. Returns whether lines are left for the next call (they go in slices).
+    /// deck was reloaded or the speaker edited (or reverted) a block, a new page is built on a
+    /// thread of its own and the viewers' pages then load it. Returns whether lines are left
+    /// for the next call (they go in slices).
     pub fn publish(&mut self, app: &App) -> bool {
         let more = self.publisher.publish(app);
-        if app.deck.slides.as_ptr() as usize != self.slides_at {
+        if app.deck.slides.as_ptr() as usize != self.slides_at || app.edits != self.edits {
             self.slides_at = app.deck.slides.as_ptr() as usize;
-            if app.deck != self.deck {
-                self.deck = app.deck.clone();
+            self.edits.clone_from(&app.edits);
+            let shown = shown_deck(&app.deck, &app.edits);
+            if *shown != self.deck {
+                self.deck = shown.into_owned();
                 self.page_version += 1;
                 let (deck, theme, query) =
                     (self.deck.clone(), self.theme.clone(), self.query.clone());
@@ -193,6 +201,7 @@ pub fn start(spec: &str, deck: &Deck, theme: &Theme) -> Result<Share, String> {
         publisher,
         viewers,
         deck: deck.clone(),
+        edits: HashMap::new(),
         slides_at: deck.slides.as_ptr() as usize,
         theme: theme.clone(),
         query,
