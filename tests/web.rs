@@ -821,7 +821,11 @@ fn an_edit_on_stage_reaches_the_viewers_pages_and_a_revert_too() {
     wait_event(&rx, "reload", |_| true, &mut seen);
     let (_, page) = get(&addr, "GET", "/");
     assert!(page.contains("edited on stage") && !page.contains("first version"));
-    assert_eq!(std::fs::read_to_string(&deck).unwrap(), original, "not written");
+    assert_eq!(
+        std::fs::read_to_string(&deck).unwrap(),
+        original,
+        "not written"
+    );
     // Reverted: the page is the deck's again.
     let rx = sse(&addr, "/events?v=1");
     wait_event(&rx, "slide", |v| v["n"] == 1, &mut seen);

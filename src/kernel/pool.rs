@@ -9,7 +9,7 @@
 //! and warms a fresh spare: an interpreter that did one slide's set-up never runs another's.
 
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{mpsc, Arc};
 use std::time::Duration;
 
 use super::process::{ChildMsg, Interp, Sink};
@@ -18,6 +18,9 @@ use super::python::{self, Interpreter};
 
 /// How long a stopped demo gets to end gracefully before its process group is killed.
 pub const STOP_GRACE: Duration = Duration::from_secs(1);
+
+/// The longest the pool waits for a spare being spawned (a fork and an exec).
+const SPAWN_WAIT: Duration = Duration::from_secs(2);
 
 /// Everything the kernel tells the app.
 #[derive(Debug, Clone, PartialEq)]
@@ -36,6 +39,11 @@ pub struct Pool {
     /// Why there is no interpreter, once resolving failed.
     unavailable: Option<String>,
     spare: Option<Interp>,
+    /// The next spare while it is being spawned, by its id. Spawning forks the presenter, and
+    /// a fork copies the page tables of the whole process (milliseconds once a run's output or
+    /// the web view's viewers fill it), so spares are spawned off the loop: a key pressed
+    /// meanwhile is answered at once.
+    pending: Option<(u64, mpsc::Receiver<Interp>)>,
     /// The spare, prepared for this `run` command (see the module docs).
     prepared: Option<(Command, Interp)>,
     /// A `run` whose prepared interpreter died before `go` (its set-up exits, say): it is not
@@ -57,6 +65,7 @@ impl Pool {
             interpreter: None,
             unavailable: None,
             spare: None,
+            pending: None,
             prepared: None,
             failed_prepare: None,
             current: None,
@@ -99,6 +108,7 @@ impl Pool {
                 // A verification replaced the remembered interpreter: its spare (prepared or
                 // not) is stale.
                 if self.interpreter.as_ref().is_some_and(|old| *old != i) {
+                    self.collect(true);
                     if let Some(s) = self.spare.take() {
                         s.kill();
                     }
@@ -139,11 +149,70 @@ impl Pool {
             .map_err(|e| format!("cannot start {}: {e}", interp.path.display()))
     }
 
-    /// Starts a spare interpreter if there is none.
+    /// Starts a spare interpreter, on a thread of its own, if there is none.
     pub fn warm(&mut self) {
-        if self.spare.is_none() && self.interpreter.is_some() && self.spare_failures < 3 {
-            self.spare = self.spawn().ok();
+        self.collect(false);
+        if self.spare.is_some() || self.pending.is_some() || self.spare_failures >= 3 {
+            return;
+        }
+        let Some(interp) = self.interpreter.clone() else {
+            return;
+        };
+        let id = self.next_id;
+        self.next_id += 1;
+        let (tx, rx) = mpsc::channel();
+        let sink = self.sink();
+        let spawned = std::thread::Builder::new()
+            .name("spawn-spare".into())
+            .spawn(move || {
+                // A failed spawn sends nothing: there is no spare, as before.
+                if let Ok(spare) = Interp::spawn(&interp, id, sink) {
+                    // The pool may be gone (the presenter quits): the spare must not outlive it.
+                    if let Err(mpsc::SendError(spare)) = tx.send(spare) {
+                        spare.kill();
+                    }
+                }
+            });
+        if spawned.is_ok() {
+            self.pending = Some((id, rx));
             self.spare_ready = false;
+        }
+    }
+
+    /// Takes the spare being spawned into `spare` once it is there; `wait`: waits for the
+    /// spawn to end (a fork and an exec: milliseconds) instead of looking only.
+    fn collect(&mut self, wait: bool) {
+        let Some((_, rx)) = &self.pending else {
+            return;
+        };
+        let got = if wait {
+            // (A spawn that hangs is given up: its spare is killed when it sends it.)
+            rx.recv_timeout(SPAWN_WAIT)
+                .map_err(|_| mpsc::TryRecvError::Disconnected)
+        } else {
+            rx.try_recv()
+        };
+        match got {
+            Ok(spare) => {
+                self.pending = None;
+                self.spare = Some(spare);
+            }
+            Err(mpsc::TryRecvError::Disconnected) => self.pending = None, // the spawn failed
+            Err(mpsc::TryRecvError::Empty) => {}
+        }
+    }
+
+    /// The spare (waiting for one being spawned), if it is alive.
+    fn take_spare(&mut self) -> Option<Interp> {
+        self.collect(true);
+        self.spare.take().filter(|s| !s.has_exited())
+    }
+
+    /// Collects the spare being spawned if `id` is its id: interpreter `id` spoke, so its
+    /// spawn has returned.
+    fn collect_if(&mut self, id: u64) {
+        if self.pending.as_ref().is_some_and(|(p, _)| *p == id) {
+            self.collect(true);
         }
     }
 
@@ -167,9 +236,9 @@ impl Pool {
                 if let Some((_, p)) = stale {
                     p.kill();
                 }
-                let interp = match self.spare.take() {
-                    Some(s) if !s.has_exited() => s,
-                    _ => self.spawn()?,
+                let interp = match self.take_spare() {
+                    Some(s) => s,
+                    None => self.spawn()?,
                 };
                 interp.send(command);
                 interp
@@ -199,6 +268,7 @@ impl Pool {
         let Some(prepare) = protocol::prepared(run) else {
             return;
         };
+        self.collect(false);
         if !self.spare_ready || self.spare.as_ref().is_none_or(|s| s.has_exited()) {
             return;
         }
@@ -223,9 +293,9 @@ impl Pool {
             return Err(why.clone());
         }
         self.close_console();
-        let interp = match self.spare.take() {
-            Some(s) if !s.has_exited() => s,
-            _ => self.spawn()?,
+        let interp = match self.take_spare() {
+            Some(s) => s,
+            None => self.spawn()?,
         };
         interp.send(command);
         let id = interp.id;
@@ -278,6 +348,7 @@ impl Pool {
 
     /// Notes that interpreter `id` exited; warms the next spare after a run.
     pub fn exited(&mut self, id: u64) {
+        self.collect_if(id);
         if self.current.as_ref().is_some_and(|c| c.id == id) {
             self.current = None;
             self.warm();
@@ -297,6 +368,7 @@ impl Pool {
 
     /// Interpreter `id` reported `ready`: the interpreter works.
     pub fn ready(&mut self, id: u64) {
+        self.collect_if(id);
         if self.spare.as_ref().is_some_and(|s| s.id == id) {
             self.spare_failures = 0;
             self.spare_ready = true;
@@ -311,6 +383,7 @@ impl Pool {
         if let Some(c) = self.current.take() {
             c.kill();
         }
+        self.collect(true);
         if let Some(s) = self.spare.take() {
             s.kill();
         }
