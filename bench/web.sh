@@ -10,6 +10,11 @@
 #     the run done): without sharing, and with the viewers still receiving it.
 # Prints a table. Not a pass/fail test.
 #
+# Each row is measured twice: end to end (key sent → slide on the probe's screen: what the
+# speaker sees, but on this machine it includes the probe's own wait for a CPU the viewers
+# keep busy), and inside the presenter (its input thread has the key → the frame answering it
+# is written; src/latency.rs, through the internal TRIO_PRESENT_KEY_TRACE).
+#
 # The viewers (one thread of tasks) stand in for attendees' machines but run on the same two
 # cores; VIEWER_NICE=19 runs them at the lowest priority, as if they were elsewhere. Linux
 # shares the CPU between sessions first (autogroups), so a plain `nice` would only rank them
@@ -80,9 +85,9 @@ AFTER="After the flood|3 / 4"
 
 out=$(mktemp -d)
 for r in $(seq "$REPEAT"); do
-  probe --json "$out/plain.$r.json" --timeout 30 --script "${start}${paging}${runs}send:q;expect_exit:5" -- $BIN --trust $DECK >/dev/null || true
+  TRIO_PRESENT_KEY_TRACE="$out/keys.plain.$r.txt" probe --json "$out/plain.$r.json" --timeout 30 --script "${start}${paging}${runs}send:q;expect_exit:5" -- $BIN --trust $DECK >/dev/null || true
   port=$(free_port)
-  probe --json "$out/idle.$r.json" --timeout 30 --script "${start}${paging}send:q;expect_exit:5" -- $BIN --trust --share 127.0.0.1:$port $DECK >/dev/null || true
+  TRIO_PRESENT_KEY_TRACE="$out/keys.idle.$r.txt" probe --json "$out/idle.$r.json" --timeout 30 --script "${start}${paging}send:q;expect_exit:5" -- $BIN --trust --share 127.0.0.1:$port $DECK >/dev/null || true
   # With viewers: they connect while the presenter starts; the script waits for all of them,
   # pages, then runs the flood RUNS times, paging at once after each (the viewers are still
   # receiving it).
@@ -95,23 +100,43 @@ for r in $(seq "$REPEAT"); do
     viewers=$!
     [ -w /proc/$viewers/autogroup ] && echo "$VIEWER_NICE" > /proc/$viewers/autogroup || true
   fi
-  probe --json "$out/busy.$r.json" --timeout 60 --script "wait_for/30:trio 0.;wait_for/60:$VIEWERS watching;wait_stable:0.3;${paging}${runs}send:q;expect_exit:5" -- $BIN --trust --share 127.0.0.1:$port $DECK >/dev/null || true
+  TRIO_PRESENT_KEY_TRACE="$out/keys.busy.$r.txt" probe --json "$out/busy.$r.json" --timeout 60 --script "wait_for/30:trio 0.;wait_for/60:$VIEWERS watching;wait_stable:0.3;${paging}${runs}send:q;expect_exit:5" -- $BIN --trust --share 127.0.0.1:$port $DECK >/dev/null || true
   wait $viewers || true
 done
 
-row() { printf '%-58s %7s %7s %5s\n' "$@"; }
-row "key → next slide (ms)" median p90 keys
-row "---------------------" ------ --- ----
-read -r m p k < <(stats "$PAGED" "$out"/plain.*.json)
-row "no --share, paging" "$m" "$p" "$k"
-read -r m p k < <(stats "$AFTER" "$out"/plain.*.json)
-row "no --share, right after each 10,000-line run" "$m" "$p" "$k"
-read -r m p k < <(stats "$PAGED" "$out"/idle.*.json)
-row "--share, nobody watching, paging" "$m" "$p" "$k"
-read -r m p k < <(stats "$PAGED" "$out"/busy.*.json)
-row "--share, $VIEWERS viewers connected (idle), paging" "$m" "$p" "$k"
-read -r m p k < <(stats "$AFTER" "$out"/busy.*.json)
-row "--share, $VIEWERS viewers receiving a 10,000-line run" "$m" "$p" "$k"
+# Median and 90th percentile (ms) of the presenter's own key → frame times in the traces $2...:
+# $1 is "paged" (the first 2 x PAGES arrow keys of each trace) or "after" (the arrow keys after
+# them, pressed right after each run).
+inside() { python3 -c "
+import statistics, sys
+xs = []
+for f in sys.argv[3:]:
+    try:
+        keys = [l.split() for l in open(f)]
+    except OSError:
+        continue
+    arrows = [int(us) / 1000 for name, us in keys if name in ('Right', 'Left')]
+    paged = int(sys.argv[2]) * 2
+    xs += arrows[:paged] if sys.argv[1] == 'paged' else arrows[paged:]
+xs.sort()
+if not xs: print('- - 0')
+else: print('%6.2f %6.2f %4d' % (statistics.median(xs), xs[max(0, int(len(xs) * 0.9) - 1)], len(xs)))" "$1" "$PAGES" "${@:2}"; }
+
+row() { printf '%-54s %7s %7s %5s   %7s %7s\n' "$@"; }
+row "key → next slide (ms)" "end to" "end" "" "inside" "the"
+row "" median p90 keys median p90
+row "---------------------" ------ --- ---- ------ ---
+line() { # LABEL STEPS KIND RUN: one row
+  local m p k im ip ik
+  read -r m p k < <(stats "$2" "$out"/$4.*.json)
+  read -r im ip ik < <(inside "$3" "$out"/keys.$4.*.txt)
+  row "$1" "$m" "$p" "$k" "$im" "$ip"
+}
+line "no --share, paging" "$PAGED" paged plain
+line "no --share, right after each 10,000-line run" "$AFTER" after plain
+line "--share, nobody watching, paging" "$PAGED" paged idle
+line "--share, $VIEWERS viewers connected (idle), paging" "$PAGED" paged busy
+line "--share, $VIEWERS viewers receiving a 10,000-line run" "$AFTER" after busy
 echo
 for r in $(seq "$REPEAT"); do
   echo "viewers (nice $VIEWER_NICE), set $r: $(cat "$out/viewers.$r.txt")"

@@ -16,6 +16,7 @@ pub mod dirs;
 pub mod export;
 pub mod headless;
 pub mod kernel;
+pub mod latency;
 pub mod log;
 pub mod net;
 pub mod record;

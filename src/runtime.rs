@@ -289,6 +289,7 @@ pub fn present(deck: Deck, theme: Theme, mut opts: Options) -> anyhow::Result<()
         };
         if answered_input || redraw || sparse || early_line || now - last_frame >= FRAME_INTERVAL {
             draw(&mut terminal, &app)?;
+            crate::latency::frame_written();
             drawn_lines = lines;
             last_frame = Instant::now();
             recent.push_back(last_frame);
@@ -781,7 +782,10 @@ fn spawn_input(post: Post, pause: Arc<crate::suspend::InputPause>) {
             }
         }
         let msg = match event::read() {
-            Ok(TermEvent::Key(k)) if k.kind != KeyEventKind::Release => Msg::Key(k),
+            Ok(TermEvent::Key(k)) if k.kind != KeyEventKind::Release => {
+                crate::latency::key(|| k.code.to_string());
+                Msg::Key(k)
+            }
             Ok(TermEvent::Resize(w, h)) => Msg::Resize(w, h),
             Ok(_) => continue,
             Err(_) => Msg::Terminate,

@@ -5,8 +5,10 @@
 //!
 //! A prepared run is the spare, handed the slide's `prepare` while the speaker talks: it does
 //! the set-up and compiles the slide's code, shows nothing, and waits for `go`. `r` then only
-//! sends `go` (when the run asked for is exactly the one prepared). Leaving the slide kills it
-//! and warms a fresh spare: an interpreter that did one slide's set-up never runs another's.
+//! sends `go` (when the run asked for is exactly the one prepared). A new spare is warmed beside
+//! it at once, so that a console, edited code or the next exec slide never waits for Python.
+//! Leaving the slide kills the prepared run: an interpreter that did one slide's set-up never
+//! runs another's.
 
 use std::path::PathBuf;
 use std::sync::{mpsc, Arc};
@@ -276,6 +278,9 @@ impl Pool {
             self.spare_ready = false;
             spare.send(&prepare);
             self.prepared = Some((run.clone(), spare));
+            // A spare beside the prepared run: the console, edited code and the next exec slide
+            // then start warm too. (It is the spare the end of the run would start anyway.)
+            self.warm();
         }
     }
 
