@@ -453,7 +453,9 @@ impl App {
                         effects.extend(self.close_clients());
                         let mut out = RunOutput::new(slide, child);
                         out.started_at = self.talk_clock;
-                        self.outputs.insert(slide, out);
+                        if let Some(old) = self.outputs.insert(slide, out) {
+                            old.discard();
+                        }
                         self.running = Some(slide);
                         self.output_scroll = 0;
                     }

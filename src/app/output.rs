@@ -90,7 +90,21 @@ pub struct RunOutput {
     pub setup: Option<(usize, usize)>,
 }
 
+/// Outputs with more lines than this are freed off the loop (see [`RunOutput::discard`]).
+const DISCARD_OFF_LOOP: usize = 2_000;
+
 impl RunOutput {
+    /// Frees a replaced run's output. A flood's hundred thousand lines take milliseconds to
+    /// free, and the key that replaced it (`r` again) is waiting for its frame: big ones are
+    /// freed on a thread of their own.
+    pub fn discard(self) {
+        if self.lines.len() > DISCARD_OFF_LOOP {
+            let _ = std::thread::Builder::new()
+                .name("discard".into())
+                .spawn(move || drop(self));
+        }
+    }
+
     pub fn new(slide: usize, child: u64) -> RunOutput {
         RunOutput {
             slide,
