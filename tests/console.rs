@@ -91,3 +91,73 @@ fn console_on_slide_12_awaits_cancels_and_keeps_history() {
     pty.send(b"q");
     pty.wait_exit(T);
 }
+
+/// Seconds since boot, as /proc counts them.
+fn uptime() -> f64 {
+    std::fs::read_to_string("/proc/uptime")
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .and_then(|s| s.parse().ok())
+        .unwrap()
+}
+
+/// When process `pid` started, in seconds since boot.
+fn started(pid: i32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    let fields: Vec<&str> = stat[stat.rfind(')').unwrap() + 2..].split(' ').collect();
+    // Field 22 of stat (starttime) is the 20th after the command's closing parenthesis.
+    let ticks: f64 = fields[19].parse().unwrap();
+    // SAFETY: sysconf only reads a constant.
+    ticks / unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64
+}
+
+#[test]
+fn a_console_on_a_prepared_slide_opens_on_a_warm_interpreter() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("prepared");
+    let deck = dir.path().join("talk.md");
+    std::fs::write(
+        &deck,
+        format!(
+            "# One\n\n```exec\nimport os\n_ = open({:?}, 'a').write('set up')\n```\n\n====\n\n# Two\n\n```exec\nasync def main():\n    print('two')\n```\n",
+            log.to_str().unwrap()
+        ),
+    )
+    .unwrap();
+    let data = dir.path().join("data");
+    let mut pty = Pty::spawn_env(
+        &["--trust", deck.to_str().unwrap(), "--slide", "2"],
+        100,
+        30,
+        &[("XDG_DATA_HOME", data.to_str().unwrap())],
+    );
+    // Slide 2's run is prepared (its set-up ran) and a spare is warmed beside it.
+    let deadline = Instant::now() + START;
+    while !log.exists() {
+        assert!(Instant::now() < deadline, "slide 2 was never prepared");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(1500));
+    let pressed = uptime();
+    pty.send(b">");
+    pty.wait_for("trio console on slide 2", T);
+    pty.send(b"print('pid', os.getpid())\r");
+    wait_until(&pty, "the console's pid", |s| s.contains("pid "));
+    let screen = pty.contents();
+    let pid: i32 = screen
+        .split("pid ")
+        .nth(1)
+        .and_then(|s| s.split_whitespace().next())
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no pid in:\n{screen}"));
+    let age = pressed - started(pid);
+    assert!(
+        age > 0.2,
+        "the console's interpreter started {age:.2} s before the key: not a warm one"
+    );
+    pty.send(b"\x04");
+    pty.wait_gone("trio console on slide 2", T);
+    pty.send(b"q");
+    pty.wait_exit(T);
+}
