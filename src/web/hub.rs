@@ -37,8 +37,8 @@ use crate::theme::Theme;
 pub const MAX_LINES: usize = 2 * crate::app::output::SCROLLBACK;
 /// Lines sent to one viewer in one event (a late joiner's catch-up comes in a few).
 const BATCH_LINES: usize = 2_000;
-/// Output lines turned into JSON per [`Publisher::publish`]: a run's worth at once (after the
-/// server caught up, or at the end of a flood) would hold the presenter's loop for
+/// Output lines handed to the server per [`Publisher::publish`]: a run's worth at once (after
+/// the server caught up, or at the end of a flood) would hold the presenter's loop for
 /// milliseconds; in slices, a key pressed meanwhile is answered between two of them.
 const PUBLISH_LINES: usize = 500;
 /// How often the task tree is re-drawn for the viewers while a run goes.
@@ -333,12 +333,13 @@ fn apply(state: &mut State, changes: Vec<Change>) -> usize {
             Change::Lines(s, lines) => {
                 lines_in += lines.len();
                 if let Some(log) = state.runs.get_mut(&s) {
-                    for line in lines {
+                    for row in lines {
                         if log.lines.len() >= MAX_LINES {
                             log.lines.pop_front();
                             log.first += 1;
                         }
-                        log.lines.push_back(line.into());
+                        log.lines
+                            .push_back(serde_json::to_string(&row).unwrap_or_default().into());
                     }
                 }
             }
@@ -412,16 +413,17 @@ pub enum Change {
     /// Lines of the run that never reached the hub (the presenter's own scrollback dropped
     /// them while the server was behind).
     Gap(usize, u64),
-    Lines(usize, Vec<String>),
+    /// New lines of a run, as rows: the server turns them into JSON, off the presenter's loop.
+    Lines(usize, Vec<runs::Row>),
     Tree(usize, String),
     End(usize, String),
 }
 
 impl Publisher {
     /// Publishes the slide shown and the new output of its run. Called by the presenter's
-    /// loop after each batch of messages; costs the new lines' JSON (at most [`PUBLISH_LINES`]
-    /// of them: returns true when more are left for the next call), a channel send and one
-    /// wake-up, and never waits.
+    /// loop after each batch of messages; costs a copy of the new lines (at most
+    /// [`PUBLISH_LINES`] of them: returns true when more are left for the next call; the
+    /// server thread makes their JSON), a channel send and one wake-up, and never waits.
     pub fn publish(&mut self, app: &App) -> bool {
         let mut changes = Vec::new();
         let mut more = false;
@@ -527,8 +529,8 @@ impl Publisher {
             if !line.complete && !over {
                 break;
             }
-            let row = runs::line_row(theme, out, line);
-            lines.push(serde_json::to_string(&row).unwrap_or_default());
+            let (t, kind, colour, tag, text) = runs::line_row(theme, out, line);
+            lines.push((t, kind, colour, tag.to_string(), text.to_string()));
             g += 1;
         }
         known.sent = g;

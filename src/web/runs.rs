@@ -30,8 +30,12 @@ pub fn line_json(theme: &Theme, out: &RunOutput, line: &OutLine) -> Value {
     serde_json::to_value(line_row(theme, out, line)).unwrap_or(Value::Null)
 }
 
-/// [`line_json`] as a tuple that serialises straight to text (the live view makes one per
-/// line on the presenter's loop: no `Value` in between).
+/// One output line for the page: (time, kind, task colour, tag, text), as [`line_row`] gives it
+/// but owned, for the web server's thread.
+pub type Row = (f64, &'static str, i64, String, String);
+
+/// [`line_json`] as a tuple that serialises straight to text (the live view copies one per
+/// line on the presenter's loop, and its server makes the JSON: no `Value` in between).
 pub fn line_row<'a>(
     theme: &Theme,
     out: &'a RunOutput,
