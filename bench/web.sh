@@ -16,9 +16,11 @@
 # is written; src/latency.rs, through the internal TRIO_PRESENT_KEY_TRACE).
 #
 # The viewers (one thread of tasks) stand in for attendees' machines but run on the same two
-# cores; VIEWER_NICE=19 runs them at the lowest priority, as if they were elsewhere. Linux
-# shares the CPU between sessions first (autogroups), so a plain `nice` would only rank them
-# against the bench's own processes: they get a session of their own and that group's nice.
+# cores, as a program of their own: in a session of their own, since Linux shares the CPU
+# between sessions first (autogroups), and in the bench's session they would compete with the
+# probe, which stands for the speaker's terminal (VIEWER_SESSION=bench does that). VIEWER_NICE=19
+# also runs them at the lowest priority, as if they were elsewhere (the nice of their session's
+# group: a plain `nice` would only rank them within it).
 #
 # REPEAT=N runs the whole set N times and pools the keys of each row (the machine's other work
 # comes and goes; one set of 20-40 keys per row is noisy).
@@ -32,6 +34,7 @@ VIEWERS=${VIEWERS:-200}
 PAGES=${PAGES:-20}
 RUNS=${RUNS:-10}
 VIEWER_NICE=${VIEWER_NICE:-0}
+VIEWER_SESSION=${VIEWER_SESSION:-own}
 REPEAT=${REPEAT:-1}
 PROFILE=${PROFILE:-release}
 [ -f "$PROBE" ] || { echo "bench: $PROBE not found (set PROBE=path/to/tty_probe.py)"; exit 2; }
@@ -92,8 +95,8 @@ for r in $(seq "$REPEAT"); do
   # pages, then runs the flood RUNS times, paging at once after each (the viewers are still
   # receiving it).
   port=$(free_port)
-  if [ "$VIEWER_NICE" = 0 ]; then
-    $VIEW 127.0.0.1:$port "$VIEWERS" 3 10000 "$RUNS" > "$out/viewers.$r.txt" &
+  if [ "$VIEWER_SESSION" = bench ]; then
+    nice -n "$VIEWER_NICE" $VIEW 127.0.0.1:$port "$VIEWERS" 3 10000 "$RUNS" > "$out/viewers.$r.txt" &
     viewers=$!
   else
     setsid nice -n "$VIEWER_NICE" $VIEW 127.0.0.1:$port "$VIEWERS" 3 10000 "$RUNS" > "$out/viewers.$r.txt" &
@@ -139,7 +142,7 @@ line "--share, $VIEWERS viewers connected (idle), paging" "$PAGED" paged busy
 line "--share, $VIEWERS viewers receiving a 10,000-line run" "$AFTER" after busy
 echo
 for r in $(seq "$REPEAT"); do
-  echo "viewers (nice $VIEWER_NICE), set $r: $(cat "$out/viewers.$r.txt")"
+  echo "viewers (nice $VIEWER_NICE, $VIEWER_SESSION session), set $r: $(cat "$out/viewers.$r.txt")"
 done
 # (cat first: with one file, grep -c would not prefix its count with the file's name)
 if [ "$(cat "$out"/viewers.*.txt | grep -c "complete_in_order=$VIEWERS ")" = "$REPEAT" ]; then
