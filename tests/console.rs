@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{reference_deck, Pty};
+use common::{reference_deck, word_after, Pty};
 use std::time::{Duration, Instant};
 
 const T: Duration = Duration::from_secs(10);
@@ -145,12 +145,7 @@ fn a_console_on_a_prepared_slide_opens_on_a_warm_interpreter() {
     pty.send(b"print('pid', os.getpid())\r");
     wait_until(&pty, "the console's pid", |s| s.contains("pid "));
     let screen = pty.contents();
-    let pid: i32 = screen
-        .split("pid ")
-        .nth(1)
-        .and_then(|s| s.split_whitespace().next())
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| panic!("no pid in:\n{screen}"));
+    let pid: i32 = word_after(&screen, "pid ").unwrap_or_else(|| panic!("no pid in:\n{screen}"));
     let age = pressed - started(pid);
     assert!(
         age > 0.2,

@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{zombie, Pty};
+use common::{word_after, zombie, Pty};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -99,12 +99,7 @@ fn a_run_is_prepared_on_landing_started_by_r_and_dropped_on_leaving() {
         .find(|l| l.contains(&format!("pid {second} age")))
         .unwrap()
         .to_string();
-    let age: f64 = row
-        .split("age ")
-        .nth(1)
-        .and_then(|s| s.split_whitespace().next())
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| panic!("no age in {row:?}"));
+    let age: f64 = word_after(&row, "age ").unwrap_or_else(|| panic!("no age in {row:?}"));
     assert!(
         age >= 1.4 && age <= prepared_at.elapsed().as_secs_f64() + 1.0,
         "set-up {age} s before the output: {row:?}"

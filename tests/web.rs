@@ -691,22 +691,26 @@ fn a_stalled_viewer_is_dropped_while_the_others_get_every_line() {
     pty.wait_exit(T);
 }
 
+/// The presenter sharing `deck` on a free port (`--no-exec`, environment `env`), with the
+/// share's URL.
+fn sharing(deck: &Path, env: &[(&str, &str)]) -> (Pty, String) {
+    let args = [
+        "--no-exec",
+        "--share",
+        "127.0.0.1:0",
+        deck.to_str().unwrap(),
+    ];
+    let pty = Pty::spawn_env(&args, 160, 30, env);
+    let url = share_url(&pty);
+    (pty, url)
+}
+
 /// The presenter sharing a deck whose first slide says "First version" (the tests then write
 /// a second), with the deck's path and the share's URL.
-fn sharing_a_two_version_deck(dir: &std::path::Path) -> (Pty, std::path::PathBuf, String) {
+fn sharing_a_two_version_deck(dir: &Path) -> (Pty, PathBuf, String) {
     let deck = dir.join("talk.md");
     std::fs::write(&deck, "# First version\n\n====\n\n# Two\n").unwrap();
-    let pty = Pty::spawn(
-        &[
-            "--no-exec",
-            "--share",
-            "127.0.0.1:0",
-            deck.to_str().unwrap(),
-        ],
-        160,
-        30,
-    );
-    let url = share_url(&pty);
+    let (pty, url) = sharing(&deck, &[]);
     (pty, deck, url)
 }
 
@@ -797,21 +801,14 @@ fn an_edit_on_stage_reaches_the_viewers_pages_and_a_revert_too() {
     let deck = dir.path().join("talk.md");
     let original = "# Edits\n\n```exec\nprint('first version')\n```\n";
     std::fs::write(&deck, original).unwrap();
-    let mut pty = Pty::spawn_env(
-        &[
-            "--no-exec",
-            "--share",
-            "127.0.0.1:0",
-            deck.to_str().unwrap(),
-        ],
-        160,
-        30,
+    let (mut pty, url) = sharing(
+        &deck,
         &[
             ("EDITOR", "sed -i 's/first version/edited on stage/'"),
             ("VISUAL", ""),
         ],
     );
-    let addr = host_port(&share_url(&pty));
+    let addr = host_port(&url);
     let rx = sse(&addr, "/events?v=0");
     let mut seen = Vec::new();
     wait_event(&rx, "slide", |v| v["n"] == 1, &mut seen);

@@ -254,6 +254,16 @@ pub fn processes_with(marker: &str) -> Vec<i32> {
     found
 }
 
+/// The word after the first `marker` in `text`, parsed: a number read off the screen.
+pub fn word_after<T: std::str::FromStr>(text: &str, marker: &str) -> Option<T> {
+    text.split(marker)
+        .nth(1)?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}
+
 /// Whether `pid` is a zombie (or gone).
 pub fn zombie(pid: i32) -> bool {
     std::fs::read_to_string(format!("/proc/{pid}/stat"))

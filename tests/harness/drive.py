@@ -374,6 +374,19 @@ def selftest(python, pythonpath, verbose):
     def fresh():
         return Harness(python, pythonpath)
 
+    def prepared_run(blocks, quiet):
+        """``prepare`` in a fresh harness, then ``go`` once ``quiet`` seconds passed without an
+        event: (the events before go, the run's events)."""
+        h = fresh()
+        h.wait_ready()
+        h.send({"cmd": "prepare", "slide": 99, "blocks": blocks, "expose": False})
+        early = events_within(h, quiet)
+        h.t_run = time.monotonic()
+        h.send({"cmd": "go"})
+        ev = h.collect(timeout=10, echo=verbose)
+        h.close()
+        return early, ev
+
     def section(title):
         print("--", title)
 
@@ -1020,17 +1033,10 @@ def selftest(python, pythonpath, verbose):
     h.close()
 
     section("prepared run: set-up before go, nothing seen before it, t from go")
-    h = fresh()
-    h.wait_ready()
     blocks = adhoc("import os, time\nasync def main():\n    print('age %.2f pid %d' % (time.monotonic() - BORN, os.getpid()))\n",
                    setup=("import time\nBORN = time.monotonic()\nprint('set-up demo')\n",))
-    h.send({"cmd": "prepare", "slide": 99, "blocks": blocks, "expose": False})
-    early = events_within(h, 0.8)
+    early, ev = prepared_run(blocks, 0.8)
     c.check("no event before go", early == [], early)
-    h.t_run = time.monotonic()
-    h.send({"cmd": "go"})
-    ev = h.collect(timeout=10, echo=verbose)
-    h.close()
     o = [e["text"] for _, e in outs(ev)]
     age = float(o[0].split()[1]) if o and o[0].startswith("age ") else -1
     c.check("set-up ran before go (age >= 0.7 s)", age >= 0.7, o)
@@ -1042,16 +1048,8 @@ def selftest(python, pythonpath, verbose):
     c.check("done ok", done_status(ev) == "ok", ev[-2:])
 
     section("prepared run: a set-up error is reported after go")
-    h = fresh()
-    h.wait_ready()
-    h.send({"cmd": "prepare", "slide": 99, "expose": False,
-            "blocks": adhoc("print('never')\n", setup=("x = 1 / 0\n",))})
-    early = events_within(h, 0.5)
+    early, ev = prepared_run(adhoc("print('never')\n", setup=("x = 1 / 0\n",)), 0.5)
     c.check("held until go", early == [], early)
-    h.t_run = time.monotonic()
-    h.send({"cmd": "go"})
-    ev = h.collect(timeout=10, echo=verbose)
-    h.close()
     errors = [e for _, e in ev if e["ev"] == "error"]
     c.check("set-up error after go", errors and errors[0]["setup"] and "ZeroDivisionError" in errors[0]["traceback"], ev)
     c.check("done error", done_status(ev) == "error", ev[-2:])
