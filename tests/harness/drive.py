@@ -374,13 +374,16 @@ def selftest(python, pythonpath, verbose):
     def fresh():
         return Harness(python, pythonpath)
 
-    def prepared_run(blocks, quiet):
+    def prepared_run(blocks, quiet, before_go=None):
         """``prepare`` in a fresh harness, then ``go`` once ``quiet`` seconds passed without an
-        event: (the events before go, the run's events)."""
+        event: (the events before go, the run's events).  ``before_go(h)`` is called just
+        before ``go``."""
         h = fresh()
         h.wait_ready()
         h.send({"cmd": "prepare", "slide": 99, "blocks": blocks, "expose": False})
         early = events_within(h, quiet)
+        if before_go:
+            before_go(h)
         h.t_run = time.monotonic()
         h.send({"cmd": "go"})
         ev = h.collect(timeout=10, echo=verbose)
@@ -1053,6 +1056,68 @@ def selftest(python, pythonpath, verbose):
     errors = [e for _, e in ev if e["ev"] == "error"]
     c.check("set-up error after go", errors and errors[0]["setup"] and "ZeroDivisionError" in errors[0]["traceback"], ev)
     c.check("done error", done_status(ev) == "error", ev[-2:])
+
+    section("prepared run: a slide that only defines main starts its trio run before go")
+
+    def in_trio(h):
+        """Whether the interpreter holds an epoll fd (trio's I/O manager): a trio run is on."""
+        fd_dir = "/proc/%d/fd" % h.proc.pid
+        links = []
+        for fd in os.listdir(fd_dir):
+            try:
+                links.append(os.readlink(os.path.join(fd_dir, fd)))
+            except OSError:
+                pass
+        return "anon_inode:[eventpoll]" in links
+
+    seen = {}
+    early, ev = prepared_run(deck_blocks(12), 0.8, lambda h: seen.update(slide12=in_trio(h)))
+    c.check("slide 12: trio run started before go", seen["slide12"] is True, seen)
+    c.check("slide 12: no event before go", early == [], early)
+    infos = [e["text"] for _, e in ev if e["ev"] == "info"]
+    c.check("slide 12: 'running main()' once", infos == ["running main()"], infos)
+    ts = tasks(ev)
+    c.check("slide 12: the same tree as a plain run",
+            sorted(t["name"] for t in ts.values()) == ["main()"] + ["sleepy(%d)" % i for i in range(5)], ts)
+    root = [e for _, e in ev if e["ev"] == "task"][:1]
+    c.check("slide 12: main() at t 0 (the run's clock starts at go)", root and root[0]["t"] == 0.0, root)
+    kinds = [e["ev"] for _, e in ev]
+    first_nursery = kinds.index("nursery") if "nursery" in kinds else len(ev)
+    c.check("slide 12: main() not reported waiting before it opened its nursery",
+            not any(e["ev"] == "state" and 1 in e.get("waiting", ()) for _, e in ev[:first_nursery]),
+            ev[:first_nursery])
+    o = [e["text"] for _, e in outs(ev)]
+    c.check("slide 12: output as usual", o[:1] == ["Started all tasks\n"] and o[-1:] == ["All done\n"], o)
+    c.check("slide 12: done ok", done_status(ev) == "ok", ev[-2:])
+
+    def waits_for_go(source, name):
+        seen = {}
+        early, ev = prepared_run(adhoc(source), 0.5, lambda h: seen.update(on=in_trio(h)))
+        c.check("%s: no trio run before go" % name, seen["on"] is False, seen)
+        c.check("%s: no event before go" % name, early == [], early)
+        return ev
+
+    ev = waits_for_go("print('hello')\nasync def main():\n    print('main')\n", "a top-level print")
+    c.check("a top-level print: printed, then main runs", [e["text"] for _, e in outs(ev)] == ["hello\n", "main\n"], ev)
+    ev = waits_for_go("async def main(x=NOT_BOUND):\n    print('never')\n", "an unbound default")
+    errors = [e["traceback"] for _, e in ev if e["ev"] == "error"]
+    c.check("an unbound default: NameError after go", errors and "NameError" in errors[0] and done_status(ev) == "error", ev)
+    ev = waits_for_go("import functools\n@functools.lru_cache\ndef f():\n    print('f')\nasync def main():\n    f()\n", "a decorator")
+    c.check("a decorator: main runs", [e["text"] for _, e in outs(ev)] == ["f\n"] and done_status(ev) == "ok", ev)
+
+    early, ev = prepared_run(adhoc("async def main():\n    raise ValueError('boom')\n"), 0.5)
+    errors = [e["traceback"] for _, e in ev if e["ev"] == "error"]
+    c.check("prestarted main raising: its traceback, done error",
+            errors and "ValueError: boom" in errors[0] and done_status(ev) == "error", ev)
+
+    def cancel_before_go(h):
+        h.send({"cmd": "cancel"})
+        time.sleep(0.2)
+
+    early, ev = prepared_run(adhoc("async def main():\n    print('never')\n"), 0.5, cancel_before_go)
+    c.check("prestarted, cancelled before go: stopped after go, main never ran",
+            done_status(ev) == "stopped" and not outs(ev)
+            and "stopped by presenter" in [e.get("text") for _, e in ev], ev)
 
     section("throughput: 200,000 prints")
     h = fresh()

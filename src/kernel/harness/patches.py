@@ -65,12 +65,14 @@ def _watch(async_fn):
     return call_and_watch
 
 
-def _run_in_trio(fn, args, label, **run_kwargs):
-    """trio.run(fn, *args) with the task tree and the stop button."""
+def _run_in_trio(fn, args, label, prestarted=False, **run_kwargs):
+    """trio.run(fn, *args) with the task tree and the stop button (``prestarted``: tree.py's
+    ``_root``)."""
     instruments = tuple(run_kwargs.pop("instruments", None) or ())
     if _tree.enabled:
         instruments += (_tree,)
-    return _original_trio_run(_root, fn, args, label, instruments=instruments, **run_kwargs)
+    return _original_trio_run(_root, fn, args, label, prestarted, instruments=instruments,
+                              **run_kwargs)
 
 
 def install():

@@ -384,6 +384,9 @@ _stop = _Stop()
 
 # Set by ``go``: the prepared run may start (execute.py waits for it).
 _go = threading.Event()
+# Called (on the listener thread) right after ``go``: how a run that already waits inside trio
+# is woken (tree.py's ``_until_go``).
+_go_hooks = []
 
 
 def _listen_for_commands():
@@ -394,4 +397,6 @@ def _listen_for_commands():
         elif cmd == "go" and not _go.is_set():
             _release()
             _go.set()
+            for hook in list(_go_hooks):
+                hook()
 

@@ -59,7 +59,7 @@ import types
 import trio
 
 from . import capture, compat
-from .protocol import _stop, emit
+from .protocol import _go, _go_hooks, _stop, emit
 from .state import _lock, _state, _task_var
 from .tracebacks import _only
 
@@ -283,8 +283,8 @@ class _TaskTree(trio.abc.Instrument):
 
     def after_task_step(self, task):
         self._stepping = None
-        if self._rescheduled:
-            return
+        if self._rescheduled or not _go.is_set():  # a prestarted root waiting for ``go``
+            return                                 # is not "waiting" in the demo's sense
         record = self.records.get(task)  # gone if the task just exited
         if record is not None and record.id is not None:
             try:
@@ -440,17 +440,40 @@ async def _watched(coro):
     return result
 
 
-async def _root(fn, args, label):
+async def _root(fn, args, label, prestarted=False):
     """The root task of every trio run: the presenter's cancel scope around the real work.
 
     ``label`` is what the task tree shows for this task (``main()``, ``<slide 12>``).
+    ``prestarted``: a prepared run whose trio run starts before ``go`` (execute.py), so that
+    ``r`` does not wait for trio's start-up; ``fn`` is only called once ``go`` came.
     """
     with trio.CancelScope() as scope:
         _stop.attach(scope)
         try:
+            if prestarted:
+                await _until_go()
             return await _watched(compat.coroutine_or_error(fn, *args))
         finally:
             _stop.detach()
+
+
+async def _until_go():
+    """Sleeps inside trio until ``go`` (a stop before it cancels the sleep, as any other)."""
+    if _go.is_set():
+        return
+    woken = trio.Event()
+    token = trio.lowlevel.current_trio_token()
+
+    def wake():
+        try:
+            token.run_sync_soon(woken.set)
+        except trio.RunFinishedError:  # the run was stopped meanwhile
+            pass
+
+    _go_hooks.append(wake)
+    # ``go`` may have come between the first look and the hook being in place.
+    if not _go.is_set():
+        await woken.wait()
 
 
 def _is_root(coro):
