@@ -170,13 +170,17 @@ def main():
     p.add_argument("--window", type=float, default=0.3,
                    help="seconds of raw reading before parsing starts (default 0.3)")
     p.add_argument("--timeout", type=float, default=15.0)
+    p.add_argument("--gap", type=float, default=0.5,
+                   help="seconds between repetitions, for the last one's processes to end")
     p.add_argument("--summary", action="store_true", help="print medians")
     p.add_argument("command", nargs="+")
     args = p.parse_args()
     if args.key and not (args.ready and args.want):
         p.error("--key needs --ready and --want")
     firsts, keys = [], []
-    for _ in range(args.repeat):
+    for i in range(args.repeat):
+        if i:
+            time.sleep(args.gap)
         f, k = once(args)
         firsts.append(f)
         keys.append(k)
