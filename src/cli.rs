@@ -542,7 +542,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
                 Some(spec) => {
                     // The web view serves every slide.
                     if let Some(rest) = rest.take() {
-                        deck = crate::deck::Opened::whole(&deck, &rest)
+                        deck = crate::deck::Opened::whole(&deck, rest)
                             .map_err(|e| usage(e.to_string()))?;
                     }
                     let share = crate::web::server::start(spec, &deck, &theme)

@@ -43,8 +43,8 @@ pub struct Options {
     pub keymap: crate::app::keys::Keymap,
     /// `--share`: the web view's server, already listening.
     pub share: Option<crate::web::server::Share>,
-    /// The text of the deck when it was opened in parts (see [`Deck::open`]).
-    pub rest: Option<String>,
+    /// What is not read yet of a deck opened in parts (see [`Deck::open`]).
+    pub rest: Option<crate::deck::Rest>,
 }
 
 /// Start-up work that the first slide does not need (loading highlighting) waits this long, so
@@ -121,7 +121,7 @@ pub fn present(deck: Deck, theme: Theme, mut opts: Options) -> anyhow::Result<()
     // A large deck was opened in parts: the whole of it is in place before anything else
     // (a key, a watcher, the speaker window, consent) looks at its other slides.
     if let Some(rest) = opts.rest.take() {
-        app.complete_deck(crate::deck::Opened::whole(&app.deck, &rest)?);
+        app.complete_deck(crate::deck::Opened::whole(&app.deck, rest)?);
     }
     let mut last_frame = Instant::now();
     // Something changed since the last frame, which is not drawn yet.

@@ -33,6 +33,7 @@ impl Languages {
             title: first.title.clone(),
             slides: Vec::new(),
             warnings: Vec::new(),
+            partial: false,
         };
         let mut decks = vec![stand_in];
         decks.extend(others);

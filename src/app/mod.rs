@@ -362,8 +362,12 @@ impl App {
     }
 
     /// Puts the whole deck in place of the one opened in parts (see [`Deck::open`]): the same
-    /// slides, every one of them real now.
+    /// first slides and the others after them, with the warnings only the whole could give
+    /// (an unclosed fence further on).
     pub fn complete_deck(&mut self, deck: Deck) {
+        if self.notice.is_none() {
+            self.notice = deck.warnings.first().cloned();
+        }
         self.deck = deck;
         self.layouts.borrow_mut().clear();
     }

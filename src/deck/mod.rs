@@ -103,6 +103,9 @@ pub struct Deck {
     pub slides: Vec<Slide>,
     /// Problems worth telling the speaker that do not stop the show (e.g. an unclosed fence).
     pub warnings: Vec<String>,
+    /// Only the first slides, of a large deck opened in parts for its first frame (see
+    /// [`Deck::open`]): how many slides follow is not known yet.
+    pub partial: bool,
 }
 
 impl Deck {
@@ -128,6 +131,7 @@ impl Deck {
             title,
             slides,
             warnings,
+            partial: false,
         })
     }
 
@@ -136,40 +140,47 @@ impl Deck {
         Deck::from_bytes(path, &read(path)?)
     }
 
-    /// Opens a deck to be shown at slide `slide` (1-based). A large deck comes back with only
-    /// slides 1 to `slide` parsed and the others standing in as empty, numbered slides, and
-    /// with its text, to be parsed whole (see [`Opened::rest`]) once the first frame is out.
-    /// Everything else — errors, warnings, small decks, a slide past the end — is exactly
-    /// [`Deck::load`].
+    /// Opens a deck to be shown at slide `slide` (1-based). A large deck is read only as far
+    /// as the end of that slide: it comes back with slides 1 to `slide` parsed, marked
+    /// [`Deck::partial`], and with the open file, to be read and parsed whole (see
+    /// [`Opened::whole`]) once the first frame is out. Everything else — errors, warnings,
+    /// small decks, the last slide or one past the end — is exactly [`Deck::load`].
     pub fn open(path: &Path, slide: usize) -> Result<Opened, DeckError> {
-        let bytes = read(path)?;
-        let whole =
-            |bytes: &[u8]| Deck::from_bytes(path, bytes).map(|deck| Opened { deck, rest: None });
-        if bytes.len() < OPEN_IN_PARTS_FROM {
-            return whole(&bytes);
+        use std::io::Read;
+        let (mut file, len) = open_file(path)?;
+        let io = |e: std::io::Error| DeckError::io(path, &e);
+        let mut bytes = Vec::new();
+        let whole = |mut bytes: Vec<u8>, mut file: std::fs::File| {
+            file.read_to_end(&mut bytes).map_err(io)?;
+            let deck = Deck::from_bytes(path, &bytes)?;
+            Ok(Opened { deck, rest: None })
+        };
+        if len < OPEN_IN_PARTS_FROM as u64 {
+            return whole(bytes, file);
         }
-        let text = match String::from_utf8(bytes) {
-            Ok(t) => t,
-            Err(e) => return whole(e.as_bytes()),
+        // Read a chunk, then twice as much, ... until slide `slide` is seen to end.
+        let mut want = HEAD_CHUNK;
+        let end = loop {
+            (&mut file)
+                .take((want - bytes.len()) as u64)
+                .read_to_end(&mut bytes)
+                .map_err(io)?;
+            match split::head_end(&bytes, slide.max(1)) {
+                split::Head::Ends(end) => break end,
+                split::Head::More if bytes.len() == want => want *= 2,
+                // The end of the file, before the end of the slide: the last slide, or past it.
+                split::Head::More | split::Head::Whole => return whole(bytes, file),
+            }
         };
-        let Some((end, total)) = split::outline(&text, slide.max(1)) else {
-            return whole(text.as_bytes());
+        let head = std::str::from_utf8(&bytes[..end]).ok();
+        let Some(Ok(mut deck)) = head.map(|head| Deck::parse(path, head)) else {
+            // Not UTF-8, or only empty slides so far: the whole read says which.
+            return whole(bytes, file);
         };
-        let Ok(mut deck) = Deck::parse(path, &text[..end]) else {
-            // Only empty slides so far: whether the deck is empty takes the whole parse.
-            return whole(text.as_bytes());
-        };
-        deck.slides
-            .extend((deck.slides.len() + 1..=total).map(|number| Slide {
-                number,
-                markdown: String::new(),
-                first_line: 0,
-                blocks: Vec::new(),
-                notes: notes::SlideNotes::default(),
-            }));
+        deck.partial = true;
         Ok(Opened {
             deck,
-            rest: Some(text),
+            rest: Some(Rest { bytes, file }),
         })
     }
 
@@ -200,29 +211,58 @@ impl Deck {
     }
 }
 
-/// Decks from this size on are opened in parts (see [`Deck::open`]); below it the whole parse
-/// takes a fraction of a millisecond, less than starting a thread is worth.
+/// Decks from this size on are opened in parts (see [`Deck::open`]); below it the whole read
+/// and parse take a fraction of a millisecond.
 pub const OPEN_IN_PARTS_FROM: usize = 64 * 1024;
+
+/// The first chunk [`Deck::open`] reads of a large deck (twice as much next, and so on):
+/// a slide rarely needs more, and the first frame does not wait for the rest.
+const HEAD_CHUNK: usize = 16 * 1024;
 
 /// A deck opened by [`Deck::open`].
 pub struct Opened {
-    /// The deck; while `rest` is some, only its slides up to the one asked for are real.
+    /// The deck; while `rest` is some, it holds only its slides up to the one asked for.
     pub deck: Deck,
-    /// The whole text of a deck opened in parts, for [`Opened::whole`]. Parsed after the first
-    /// frame rather than beside it on another thread: on a machine with two busy cores that
-    /// thread takes the CPU from the first frame.
-    pub rest: Option<String>,
+    /// What was not read yet of a deck opened in parts, for [`Opened::whole`]. Read and
+    /// parsed after the first frame rather than beside it on another thread: on a machine with
+    /// two busy cores that thread takes the CPU from the first frame.
+    pub rest: Option<Rest>,
+}
+
+/// The file of a deck opened in parts, with the bytes read of it so far.
+pub struct Rest {
+    bytes: Vec<u8>,
+    file: std::fs::File,
 }
 
 impl Opened {
-    /// The whole deck of `deck` opened in parts, from its `rest`.
-    pub fn whole(deck: &Deck, rest: &str) -> Result<Deck, DeckError> {
-        Deck::parse(&deck.path, rest)
+    /// The whole deck of `deck` opened in parts: the rest of its file is read and the whole
+    /// text parsed (a byte that is not UTF-8 after the first slides is found only now).
+    pub fn whole(deck: &Deck, rest: Rest) -> Result<Deck, DeckError> {
+        use std::io::Read;
+        let Rest {
+            mut bytes,
+            mut file,
+        } = rest;
+        file.read_to_end(&mut bytes)
+            .map_err(|e| DeckError::io(&deck.path, &e))?;
+        Deck::from_bytes(&deck.path, &bytes)
     }
 }
 
 /// The bytes of a deck file, after the checks every way of opening it makes.
 fn read(path: &Path) -> Result<Vec<u8>, DeckError> {
+    use std::io::Read;
+    let (mut file, len) = open_file(path)?;
+    let mut bytes = Vec::with_capacity(len as usize);
+    file.read_to_end(&mut bytes)
+        .map_err(|e| DeckError::io(path, &e))?;
+    Ok(bytes)
+}
+
+/// A deck file opened for reading, with its length, after the checks every way of opening it
+/// makes.
+fn open_file(path: &Path) -> Result<(std::fs::File, u64), DeckError> {
     let meta = std::fs::metadata(path).map_err(|e| DeckError::io(path, &e))?;
     if meta.is_dir() {
         return Err(DeckError::IsDirectory(path.to_path_buf()));
@@ -230,7 +270,8 @@ fn read(path: &Path) -> Result<Vec<u8>, DeckError> {
     if meta.len() > MAX_DECK_BYTES {
         return Err(DeckError::TooLarge(path.to_path_buf(), meta.len()));
     }
-    std::fs::read(path).map_err(|e| DeckError::io(path, &e))
+    let file = std::fs::File::open(path).map_err(|e| DeckError::io(path, &e))?;
+    Ok((file, meta.len()))
 }
 
 /// The text of the first `# ` heading, if the markdown has one outside code.

@@ -171,27 +171,43 @@ fn split(text: &str, slices: bool) -> (Vec<Slide>, Vec<String>) {
     (slides, warnings)
 }
 
-/// Where slide `upto` (1-based) ends — the byte offset of the separator line after it — and
-/// how many slides `text` has, found without building any slide (the presenter's first frame
-/// of a large deck needs no more). `None` when slide `upto` is the last one or the text ends
-/// inside a fence (whose warning only the whole parse gives), and when slide `upto` is an empty
-/// first slide (the text before it is empty, which parses as one slide of its own).
-pub(super) fn outline(text: &str, upto: usize) -> Option<(usize, usize)> {
-    let body = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let base = text.len() - body.len();
+/// What the first bytes of a deck say about where slide `upto` ends (see [`head_end`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Head {
+    /// Slide `upto` ends at this byte offset, the start of the separator line after it. The
+    /// slides up to it are those of the whole deck, whatever follows: a separator is one only
+    /// outside a fence, and whether a fence is open there is decided by the lines before it.
+    Ends(usize),
+    /// The whole lines of these bytes do not reach the end of slide `upto`: read more.
+    More,
+    /// Only the whole parse can tell: slide `upto` is an empty first slide (an empty text
+    /// parses as one slide of its own), or a line is not UTF-8 (an error that the whole read
+    /// reports with its offset).
+    Whole,
+}
+
+/// Where slide `upto` (1-based) ends in the first `bytes` of a deck, found without building
+/// any slide: the presenter's first frame of a large deck needs only its first slides. Only
+/// whole lines count (the last one may go on in bytes not read yet), so each longer prefix of
+/// a deck gives `More` or the same answer as the whole text.
+pub(super) fn head_end(bytes: &[u8], upto: usize) -> Head {
+    let body = bytes.strip_prefix("\u{feff}".as_bytes()).unwrap_or(bytes);
+    let base = bytes.len() - body.len();
     // The open fence's character and length.
     let mut fence: Option<(char, usize)> = None;
     let mut slides = 1;
-    let mut end = None;
     let mut offset = 0;
-    for raw in body.split('\n') {
-        let start = offset;
-        offset += raw.len() + 1;
+    for nl in memchr::memchr_iter(b'\n', body) {
+        let (start, raw) = (offset, &body[offset..nl]);
+        offset = nl + 1;
         // Only a line that starts with one of these can open or close a fence or separate
         // slides (see fence_marker and is_separator): the others cost one look.
-        if !matches!(raw.as_bytes().first(), Some(b' ' | b'`' | b'~' | b'=')) {
+        if !matches!(raw.first(), Some(b' ' | b'`' | b'~' | b'=')) {
             continue;
         }
+        let Ok(raw) = std::str::from_utf8(raw) else {
+            return Head::Whole;
+        };
         let line = raw.strip_suffix('\r').unwrap_or(raw);
         match fence {
             Some((ch, len)) => {
@@ -202,8 +218,11 @@ pub(super) fn outline(text: &str, upto: usize) -> Option<(usize, usize)> {
                 }
             }
             None if is_separator(line) => {
-                if slides == upto && start > 0 {
-                    end = Some(base + start);
+                if slides == upto {
+                    return match start {
+                        0 => Head::Whole,
+                        _ => Head::Ends(base + start),
+                    };
                 }
                 slides += 1;
             }
@@ -216,15 +235,12 @@ pub(super) fn outline(text: &str, upto: usize) -> Option<(usize, usize)> {
             }
         }
     }
-    match fence {
-        Some(_) => None,
-        None => end.map(|e| (e, slides)),
-    }
+    Head::More
 }
 
 #[cfg(test)]
 mod tests {
-    use super::{outline, split, split_slides};
+    use super::{head_end, split, split_slides, Head};
     use proptest::prelude::*;
 
     /// Lines that make decks interesting to split: separators, fences of both kinds and
@@ -254,11 +270,15 @@ mod tests {
     /// before its separator, and an empty text parses as one slide of its own ("\n"), so
     /// such a deck is not opened in parts.
     #[test]
-    fn an_empty_first_slide_is_not_outlined() {
-        assert_eq!(outline("====\n```exec\n```\n", 1), None);
-        assert_eq!(outline("\u{feff}====\nb\n", 1), None);
-        assert_eq!(outline("a\n====\nb\n", 1), Some((2, 2)));
-        assert_eq!(outline("a\n====\nb\n", 2), None, "the last slide");
+    fn an_empty_first_slide_is_left_to_the_whole_parse() {
+        assert_eq!(head_end(b"====\n```exec\n```\n", 1), Head::Whole);
+        assert_eq!(head_end("\u{feff}====\nb\n".as_bytes(), 1), Head::Whole);
+        assert_eq!(head_end(b"a\n====\nb\n", 1), Head::Ends(2));
+        assert_eq!(head_end(b"a\n====\nb\n", 2), Head::More, "the last slide");
+        // A separator line not yet ended may still go on ("=====" is text).
+        assert_eq!(head_end(b"a\n====", 1), Head::More);
+        assert_eq!(head_end(b"a\n\xff\n====\n", 1), Head::Ends(4));
+        assert_eq!(head_end(b"a\n ```\xff\n====\n", 1), Head::Whole);
     }
 
     proptest! {
@@ -272,10 +292,11 @@ mod tests {
             prop_assert_eq!(split(&text, true), split(&text, false));
         }
 
-        /// The outline agrees with the whole parse: the slide count, and the text before the
-        /// end of slide `upto` parses into the same first slides.
+        /// The head agrees with the whole parse: the text before the end of slide `upto`
+        /// parses into the same first slides, and every prefix of the text (as the presenter
+        /// reads it, a chunk at a time) says `More` or the same.
         #[test]
-        fn outline_agrees_with_the_parse(
+        fn the_head_agrees_with_the_parse(
             lines in prop::collection::vec(line(), 0..40),
             nl in any::<bool>(),
             bom in any::<bool>(),
@@ -288,20 +309,21 @@ mod tests {
             if bom {
                 text.insert(0, '\u{feff}');
             }
-            let (whole, warnings) = split_slides(&text);
-            match outline(&text, upto) {
-                Some((end, total)) => {
-                    prop_assert_eq!(total, whole.len());
-                    prop_assert!(upto < total);
-                    let (head, head_warnings) = split_slides(&text[..end]);
-                    prop_assert!(head_warnings.is_empty());
-                    prop_assert_eq!(&head[..], &whole[..upto]);
+            let (whole, _) = split_slides(&text);
+            let head = head_end(text.as_bytes(), upto);
+            match head {
+                Head::Ends(end) => {
+                    prop_assert!(upto < whole.len());
+                    let (first, warnings) = split_slides(&text[..end]);
+                    prop_assert!(warnings.is_empty());
+                    prop_assert_eq!(&first[..], &whole[..upto]);
                 }
-                None => prop_assert!(
-                    upto >= whole.len()
-                        || !warnings.is_empty()
-                        || (upto == 1 && whole[0].markdown.is_empty())
-                ),
+                Head::More => prop_assert!(upto >= whole.len() - usize::from(!nl)),
+                Head::Whole => prop_assert!(upto == 1 && whole[0].markdown.is_empty()),
+            }
+            for cut in 0..text.len() {
+                let part = head_end(&text.as_bytes()[..cut], upto);
+                prop_assert!(part == Head::More || part == head, "{:?} at {}", part, cut);
             }
         }
     }

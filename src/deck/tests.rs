@@ -157,25 +157,38 @@ fn a_large_deck_opens_in_parts_that_add_up_to_the_whole() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("big.md");
     std::fs::write(&path, large(2000)).unwrap();
+    let size = std::fs::metadata(&path).unwrap().len() as usize;
     let whole = Deck::load(&path).unwrap();
     assert_eq!(whole.slides.len(), 2000);
+    assert!(!whole.partial);
     for at in [1, 2, 1500] {
         let opened = Deck::open(&path, at).unwrap();
-        let rest = opened.rest.as_deref().expect("opened in parts");
-        // The first slides are real, the others stand in with their numbers.
-        assert_eq!(opened.deck.slides.len(), 2000);
-        assert_eq!(&opened.deck.slides[..at], &whole.slides[..at]);
-        assert_eq!(opened.deck.slides[1999].number, 2000);
+        let rest = opened.rest.expect("opened in parts");
+        // Only the first slides are there, read from the first chunks of the file.
+        assert!(opened.deck.partial);
+        assert_eq!(&opened.deck.slides[..], &whole.slides[..at]);
         assert_eq!(opened.deck.title, whole.title);
+        assert!(rest.bytes.len() < size);
+        if at <= 2 {
+            assert_eq!(rest.bytes.len(), HEAD_CHUNK);
+        }
         assert_eq!(Opened::whole(&opened.deck, rest).unwrap(), whole);
     }
-    // The last slide, a small deck, a fence left open: the whole deck at once, as load.
+    // The last slide, a small deck: the whole deck at once, as load.
     assert!(Deck::open(&path, 2000).unwrap().rest.is_none());
     let small = dir.path().join("small.md");
     std::fs::write(&small, "# a\n====\nb\n").unwrap();
     let opened = Deck::open(&small, 1).unwrap();
     assert!(opened.rest.is_none());
     assert_eq!(opened.deck, Deck::load(&small).unwrap());
+}
+
+/// What only the rest of a deck opened in parts can show comes with the whole: a fence left
+/// open at the end (a warning), a byte that is not UTF-8 (the error `load` gives). In the
+/// first slides, such a byte stops the opening itself.
+#[test]
+fn the_rest_of_a_deck_opened_in_parts_brings_its_warnings_and_errors() {
+    let dir = tempfile::tempdir().unwrap();
     let open_fence = dir.path().join("open.md");
     std::fs::write(
         &open_fence,
@@ -183,6 +196,24 @@ fn a_large_deck_opens_in_parts_that_add_up_to_the_whole() {
     )
     .unwrap();
     let opened = Deck::open(&open_fence, 1).unwrap();
-    assert!(opened.rest.is_none());
-    assert_eq!(opened.deck.warnings.len(), 1);
+    assert!(opened.deck.warnings.is_empty());
+    let whole = Opened::whole(&opened.deck, opened.rest.unwrap()).unwrap();
+    assert_eq!(whole, Deck::load(&open_fence).unwrap());
+    assert_eq!(whole.warnings.len(), 1);
+
+    let mut bytes = large(2000).into_bytes();
+    bytes.extend_from_slice(b"\n====\nbad \xff byte\n");
+    let bad = dir.path().join("bad.md");
+    std::fs::write(&bad, &bytes).unwrap();
+    let opened = Deck::open(&bad, 1).unwrap();
+    let err = Opened::whole(&opened.deck, opened.rest.unwrap()).unwrap_err();
+    assert_eq!(err.to_string(), Deck::load(&bad).unwrap_err().to_string());
+    assert!(matches!(err, DeckError::NotUtf8(_, at) if at == bytes.len() - 7));
+
+    bytes.splice(5..5, *b"\xfe");
+    std::fs::write(&bad, &bytes).unwrap();
+    assert!(matches!(
+        Deck::open(&bad, 1).err(),
+        Some(DeckError::NotUtf8(_, 5))
+    ));
 }

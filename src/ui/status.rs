@@ -82,7 +82,15 @@ fn items(app: &App, base: Style) -> Vec<Item> {
     let n = app.slide_number();
     let total = app.deck.slides.len();
     let bar_len = 12usize;
-    let filled = (n * bar_len).div_ceil(total).min(bar_len);
+    // The first frame of a large deck comes before its slides are counted (the next frame,
+    // a millisecond later, has the count): no count, an empty bar.
+    let (filled, total) = match app.deck.partial {
+        true => (0, "…".to_string()),
+        false => (
+            (n * bar_len).div_ceil(total).min(bar_len),
+            total.to_string(),
+        ),
+    };
     let mut items = vec![
         left(
             format!(" {} ", app.deck.title),

@@ -382,3 +382,37 @@ fn help_overlay_lists_every_key_on_a_small_screen_too() {
         }
     }
 }
+
+/// The first frame of a deck opened in parts (only its first slides, see `Deck::open`) shows
+/// no count and an empty bar; the whole deck brings the count, and a warning from its end.
+#[test]
+fn a_deck_opened_in_parts_is_counted_once_whole() {
+    let path = std::path::Path::new("big.md");
+    let text = format!("# Big\n\nfirst\n{}", "\n====\n## more\n".repeat(40));
+    let partial = || {
+        let mut head = crate::deck::Deck::parse(path, "# Big\n\nfirst\n").unwrap();
+        head.partial = true;
+        App::new(head, crate::theme::Theme::load("dark").unwrap(), 1)
+    };
+    let mut app = partial();
+    let first = text_of_status(&app);
+    assert!(first.contains(" 1 / … "), "{first}");
+    assert!(first.contains(&"░".repeat(12)), "{first}");
+    app.complete_deck(crate::deck::Deck::parse(path, &text).unwrap());
+    let then = text_of_status(&app);
+    assert!(then.contains(" 1 / 41 █░░░░░░░░░░░"), "{then}");
+
+    let mut app = partial();
+    let fence = format!("{text}\n====\n```exec\nprint(1)\n");
+    app.complete_deck(crate::deck::Deck::parse(path, &fence).unwrap());
+    let then = text_of_status(&app);
+    assert!(
+        then.contains(" 1 / 42 ") && then.contains("unclosed code fence"),
+        "the warning from the deck's end is shown: {then}"
+    );
+}
+
+/// The bottom line of a 100x20 frame.
+fn text_of_status(app: &App) -> String {
+    text(app, 100, 20).lines().last().unwrap().to_string()
+}
