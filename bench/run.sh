@@ -126,6 +126,8 @@ row "pty_time: probe floor, spawn to a printf (median)" "$(echo "$out" | jget fi
 out=$(pt --first 'async programming for humans' --ready 'async programming' --settle 0.3 --key Right --want 'Oberländer' -- $BIN --trust $DECK)
 row "pty_time: start-up to first frame (median)" "$(echo "$out" | jget first_ms)" ms "<= 5 ms" 0 5
 row "pty_time: Right to next slide (median)" "$(echo "$out" | jget key_ms)" ms "<= 1.5 ms" 0 1.5
+out=$(pt --first 'async programming for humans' -- $BIN --trust "$TMP/big.md")
+row "pty_time: 5,000 slides, start-up to first frame (median)" "$(echo "$out" | jget first_ms)" ms "<= 5 ms" 0 5
 out=$(pt --ready 'trio 0.' --settle 1 --key r --want 'Sleeping for 0 seconds' -- $BIN --trust $DECK --slide 12)
 row "pty_time: r to first output line, warm (median)" "$(echo "$out" | jget key_ms)" ms "<= 5 ms" 0 5
 
