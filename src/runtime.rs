@@ -203,7 +203,16 @@ pub fn present(deck: Deck, theme: Theme, mut opts: Options) -> anyhow::Result<()
     }
 
     let mut background_started = false;
+    // The slides beside the one shown are not laid out yet (see below).
+    let mut neighbours_due = true;
     while !app.quit {
+        // The next key is most likely a page turn: the slides it may turn to are laid out
+        // while the speaker talks, not after the key. Not before highlighting is loaded
+        // (off the main thread), which a code slide would otherwise load here.
+        if neighbours_due && crate::render::is_warm() && !inbox.input_waiting() {
+            neighbours_due = false;
+            ui::warm_neighbours(&app, terminal.get_frame().area());
+        }
         if !background_started && started.elapsed() >= BACKGROUND_DELAY {
             background_started = true;
             // Highlighting sets load off the first frame's path, before a code slide needs them.
@@ -290,6 +299,7 @@ pub fn present(deck: Deck, theme: Theme, mut opts: Options) -> anyhow::Result<()
         if answered_input || redraw || sparse || early_line || now - last_frame >= FRAME_INTERVAL {
             draw(&mut terminal, &app)?;
             crate::latency::frame_written();
+            neighbours_due |= answered_input;
             drawn_lines = lines;
             last_frame = Instant::now();
             recent.push_back(last_frame);

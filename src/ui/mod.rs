@@ -98,6 +98,22 @@ pub fn draw(app: &App, frame: &mut Frame) {
     }
 }
 
+/// Lays out the slides before and after the current one at the width [`draw`] gives them on
+/// an `area`-sized screen (the slide alone, or above its output), so that paging to one only
+/// draws it: called when a frame is out and no key waits.
+pub fn warm_neighbours(app: &App, area: Rect) {
+    if area.width < 10 || area.height < 3 {
+        return;
+    }
+    let [main, _] = Layout::vertical([Constraint::Min(1), Constraint::Length(1)]).areas(area);
+    let width = margins(main).width;
+    for index in [app.current + 1, app.current.wrapping_sub(1)] {
+        if index < app.deck.slides.len() {
+            app.layout(index, width);
+        }
+    }
+}
+
 /// The slide's part of `area` after margins: one column in twenty-five each side (at least 2),
 /// one row top and bottom.
 fn margins(area: Rect) -> Rect {

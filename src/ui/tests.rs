@@ -416,3 +416,26 @@ fn a_deck_opened_in_parts_is_counted_once_whole() {
 fn text_of_status(app: &App) -> String {
     text(app, 100, 20).lines().last().unwrap().to_string()
 }
+
+/// The slides beside the current one are laid out at the width a frame draws them at: paging
+/// to one lays out nothing more.
+#[test]
+fn warmed_neighbours_are_the_layouts_the_next_frame_uses() {
+    let mut app = reference_app(12);
+    for (w, h) in [(100, 30), (160, 45)] {
+        frame(&app, w, h);
+        let before = app.cached_layouts();
+        super::warm_neighbours(&app, ratatui::layout::Rect::new(0, 0, w, h));
+        assert_eq!(app.cached_layouts(), before + 2);
+        for index in [app.current + 1, app.current - 1] {
+            app.current = index;
+            frame(&app, w, h);
+            assert_eq!(app.cached_layouts(), before + 2, "slide {}", index + 1);
+        }
+        app.current = 11;
+    }
+    // The last slide has no next one.
+    let last = reference_app(57);
+    super::warm_neighbours(&last, ratatui::layout::Rect::new(0, 0, 100, 30));
+    assert_eq!(last.cached_layouts(), 1);
+}
