@@ -9,8 +9,9 @@
 #   BIN=/tmp/old/trio-present bench/run.sh   # another build (no cargo build then)
 #   QUICK=1 bench/run.sh               # start-up, keys and runs only (no flood, no check)
 #
-# The probe's own floor (spawn → a one-line program's output on its screen) is printed first:
-# no program can show its first frame sooner, and it moves with the machine's load.
+# The probe's own floors are printed first: spawn → a one-line program's output on its screen,
+# and a key → the answer of a program that only reads and writes (bench/key_floor.c). No
+# program shows its first frame or answers a key sooner, and both move with the machine's load.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PROBE=${PROBE:-../shared/tools/tty_probe.py}
@@ -59,6 +60,11 @@ printf '%-58s %12s  %-14s %s\n' "-------" "-----" "------" ""
 
 out=$(probe --repeat "$REPEAT" --summary --script 'wait_for:probe floor' -- /usr/bin/printf 'probe floor\n')
 row "probe floor: spawn to a printf on screen (median)" "$(echo "$out" | med 0 since_spawn_s)" ms
+
+# And the floor of a key: a C program that answers one read with one write (bench/key_floor.c).
+cc -O2 -o "$TMP/key_floor" bench/key_floor.c
+out=$(probe --repeat "$REPEAT" --summary --script 'wait_for:ready;wait_stable:0.3;send:Right;wait_for:answered;expect_exit:3' -- "$TMP/key_floor")
+row "probe floor: a key answered by key_floor.c (median)" "$(echo "$out" | med 3 since_send_s)" ms
 
 out=$(probe --repeat "$REPEAT" --summary --script 'wait_for:async programming for humans;wait_stable:0.3;send:Right;wait_for:Oberländer;send:q;expect_exit:3' -- $BIN --trust $DECK)
 row "start-up to first frame (median)" "$(echo "$out" | med 0 since_spawn_s)" ms "<= 5 ms" 0 5
@@ -123,6 +129,8 @@ pt() { PYTHONPATH="$PYPROBE" python3 bench/pty_time.py --repeat "$REPEAT" --summ
 jget() { python3 -c "import json,sys; v=json.load(sys.stdin)[sys.argv[1]]; print('n/a' if v is None else '%.1f' % v)" "$1"; }
 out=$(pt --first 'probe floor' -- /usr/bin/printf 'probe floor\n')
 row "pty_time: probe floor, spawn to a printf (median)" "$(echo "$out" | jget first_ms)" ms
+out=$(pt --ready 'ready' --settle 0.3 --key Right --want 'answered' -- "$TMP/key_floor")
+row "pty_time: probe floor, a key answered by key_floor.c" "$(echo "$out" | jget key_ms)" ms
 out=$(pt --first 'async programming for humans' --ready 'async programming' --settle 0.3 --key Right --want 'Oberländer' -- $BIN --trust $DECK)
 row "pty_time: start-up to first frame (median)" "$(echo "$out" | jget first_ms)" ms "<= 5 ms" 0 5
 row "pty_time: Right to next slide (median)" "$(echo "$out" | jget key_ms)" ms "<= 1.5 ms" 0 1.5
