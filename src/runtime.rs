@@ -121,7 +121,10 @@ pub fn present(deck: Deck, theme: Theme, mut opts: Options) -> anyhow::Result<()
     // A large deck was opened in parts: the whole of it is in place before anything else
     // (a key, a watcher, the speaker window, consent) looks at its other slides.
     if let Some(rest) = opts.rest.take() {
-        app.complete_deck(crate::deck::Opened::whole(&app.deck, rest)?);
+        // A bad byte further on is the same one-line usage error as in a small deck.
+        let whole = crate::deck::Opened::whole(&app.deck, rest)
+            .map_err(|e| crate::cli::UsageError(e.to_string()))?;
+        app.complete_deck(whole);
     }
     let mut last_frame = Instant::now();
     // Something changed since the last frame, which is not drawn yet.

@@ -431,3 +431,24 @@ fn a_five_thousand_slide_deck_opens_and_pages() {
     pty.send(b"q");
     assert!(pty.wait_exit(T).success());
 }
+
+/// A large deck opened in parts whose bad byte lies after the slide shown: once the rest is
+/// read, the presenter stops with the one-line error a small deck gets, exit 2, and gives the
+/// terminal back as it found it.
+#[test]
+fn a_bad_byte_late_in_a_large_deck_is_a_one_line_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("big.md");
+    let mut text = vec!["# Big deck\n\nthe very first slide".to_string()];
+    text.extend((2..=5000).map(|i| format!("## Slide {i}")));
+    let mut bytes = text.join("\n====\n").into_bytes();
+    assert!(bytes.len() >= trio_present::deck::OPEN_IN_PARTS_FROM);
+    let at = bytes.len() + 6;
+    bytes.extend_from_slice(b"\n====\n\xffbad\n");
+    std::fs::write(&path, bytes).unwrap();
+    let mut pty = Pty::spawn(&["--no-exec", path.to_str().unwrap()], 100, 30);
+    pty.wait_for(&format!("first bad byte at offset {at}"), T);
+    let status = pty.wait_exit(T);
+    assert_eq!(status.code(), Some(2), "{}", pty.contents());
+    assert!(!pty.alternate_screen() && !pty.cursor_hidden() && pty.cooked());
+}
