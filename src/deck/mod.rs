@@ -150,9 +150,8 @@ impl Deck {
         let (mut file, len) = open_file(path)?;
         let io = |e: std::io::Error| DeckError::io(path, &e);
         let mut bytes = Vec::new();
-        let whole = |mut bytes: Vec<u8>, mut file: std::fs::File| {
-            file.read_to_end(&mut bytes).map_err(io)?;
-            let deck = Deck::from_bytes(path, &bytes)?;
+        let whole = |bytes, file| {
+            let deck = Rest { bytes, file }.parse(path)?;
             Ok(Opened { deck, rest: None })
         };
         if len < OPEN_IN_PARTS_FROM as u64 {
@@ -239,14 +238,21 @@ impl Opened {
     /// The whole deck of `deck` opened in parts: the rest of its file is read and the whole
     /// text parsed (a byte that is not UTF-8 after the first slides is found only now).
     pub fn whole(deck: &Deck, rest: Rest) -> Result<Deck, DeckError> {
+        rest.parse(&deck.path)
+    }
+}
+
+impl Rest {
+    /// The deck at `path`: the rest of the file read, the whole text parsed.
+    fn parse(self, path: &Path) -> Result<Deck, DeckError> {
         use std::io::Read;
         let Rest {
             mut bytes,
             mut file,
-        } = rest;
+        } = self;
         file.read_to_end(&mut bytes)
-            .map_err(|e| DeckError::io(&deck.path, &e))?;
-        Deck::from_bytes(&deck.path, &bytes)
+            .map_err(|e| DeckError::io(path, &e))?;
+        Deck::from_bytes(path, &bytes)
     }
 }
 

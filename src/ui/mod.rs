@@ -34,10 +34,10 @@ const SIDE_BY_SIDE_MIN_COLS: u16 = 110;
 /// Draws the whole screen for `app`.
 pub fn draw(app: &App, frame: &mut Frame) {
     let area = frame.area();
-    if area.width < 10 || area.height < 3 {
+    let Some([main, bar]) = screen(area) else {
         frame.render_widget(Paragraph::new("window too small"), area);
         return;
-    }
+    };
     let base = Style::default().bg(app.theme.background).fg(app.theme.text);
     frame.buffer_mut().set_style(area, base);
     // Blanked: the room sees an empty screen; only the speaker's own overlays may show.
@@ -50,7 +50,6 @@ pub fn draw(app: &App, frame: &mut Frame) {
         }
         return;
     }
-    let [main, bar] = Layout::vertical([Constraint::Min(1), Constraint::Length(1)]).areas(area);
     status::draw(app, frame, bar);
 
     let output = app.current_output();
@@ -102,16 +101,22 @@ pub fn draw(app: &App, frame: &mut Frame) {
 /// an `area`-sized screen (the slide alone, or above its output), so that paging to one only
 /// draws it: called when a frame is out and no key waits.
 pub fn warm_neighbours(app: &App, area: Rect) {
-    if area.width < 10 || area.height < 3 {
+    let Some([main, _]) = screen(area) else {
         return;
-    }
-    let [main, _] = Layout::vertical([Constraint::Min(1), Constraint::Length(1)]).areas(area);
+    };
     let width = margins(main).width;
     for index in [app.current + 1, app.current.wrapping_sub(1)] {
         if index < app.deck.slides.len() {
             app.layout(index, width);
         }
     }
+}
+
+/// The screen's main area (slide, output, overlays) and its status bar; `None` when it is
+/// too small for them.
+fn screen(area: Rect) -> Option<[Rect; 2]> {
+    (area.width >= 10 && area.height >= 3)
+        .then(|| Layout::vertical([Constraint::Min(1), Constraint::Length(1)]).areas(area))
 }
 
 /// The slide's part of `area` after margins: one column in twenty-five each side (at least 2),
